@@ -40,10 +40,17 @@ tr_err_prefix(struct tr_err *err, const char *fmt, ...)
     va_end(ap);
     memcpy(old, err->msg, sizeof(old));
     /* Truncation keeps the start of the message, which is what matters. */
-    int n = snprintf(err->msg, sizeof(err->msg), "%s", prefix);
-    if (n >= 0 && (size_t)n < sizeof(err->msg)) {
-        snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, ": %s", old);
+    size_t cap = sizeof(err->msg) - 1;
+    size_t n = strnlen(prefix, cap);
+    memcpy(err->msg, prefix, n);
+    if (n + 2 <= cap) {
+        memcpy(err->msg + n, ": ", 2);
+        n += 2;
+        size_t tail = strnlen(old, cap - n);
+        memcpy(err->msg + n, old, tail);
+        n += tail;
     }
+    err->msg[n] = '\0';
     return err->code;
 }
 

@@ -1,0 +1,109 @@
+/*
+ * The option table. Keep rows grouped by YAML section (all "server.*" rows
+ * together, and so on): the YAML writer relies on it, and a unit test checks
+ * it. docs/configuration.md documents every row; a unit test checks that too.
+ */
+#include <stddef.h>
+
+#include "config/config.h"
+
+#define OPT(k, t, field, d, c, h)                                            \
+    {k, TR_CONFIG_##t, offsetof(struct tr_config, field), d, c, h}
+
+const struct tr_config_option tr_config_options[] = {
+    OPT("target", STRING, target, "all", NULL,
+        "Roles to run: all, write (distributor+ingester), read "
+        "(query-frontend+querier), backend (compactor), or a comma list of "
+        "role names."),
+
+    OPT("server.http_listen_address", STRING, server.http_listen_address,
+        "0.0.0.0", NULL, "Address the HTTP API listens on."),
+    OPT("server.http_listen_port", INT, server.http_listen_port, "3100", NULL,
+        "Port of the HTTP API (Prometheus, Loki, Tempo APIs and operations "
+        "endpoints). 0 picks a free port."),
+    OPT("server.http_threads", INT, server.http_threads, "0", NULL,
+        "HTTP worker threads; 0 means one per CPU core."),
+    OPT("server.http_max_request_bytes", INT, server.http_max_request_bytes,
+        "104857600", NULL,
+        "Largest request body accepted as sent (413 beyond it)."),
+    OPT("server.http_max_decoded_bytes", INT, server.http_max_decoded_bytes,
+        "524288000", NULL,
+        "Largest request body accepted after decompression (413 beyond it)."),
+    OPT("server.otlp_http_listen_port", INT, server.otlp_http_listen_port,
+        "4318", NULL, "Port of OTLP/HTTP (/v1/metrics, /v1/logs, /v1/traces). "
+        "0 picks a free port; -1 disables it."),
+    OPT("server.otlp_grpc_listen_port", INT, server.otlp_grpc_listen_port,
+        "4317", NULL, "Port of OTLP/gRPC. -1 disables it."),
+    OPT("server.rpc_listen_address", STRING, server.rpc_listen_address,
+        "0.0.0.0", NULL, "Address the internal RPC (ZeroMQ) listens on."),
+    OPT("server.rpc_listen_port", INT, server.rpc_listen_port, "9095", NULL,
+        "Port of the internal RPC between roles. 0 picks a free port."),
+    OPT("server.rpc_threads", INT, server.rpc_threads, "4", NULL,
+        "Worker threads serving internal RPC requests."),
+    OPT("server.log_level", STRING, server.log_level, "info",
+        "debug|info|warn|error", "Lowest level of log lines written."),
+    OPT("server.shutdown_timeout", DURATION, server.shutdown_timeout_ns, "30s",
+        NULL, "How long stopping all roles may take before the process "
+        "exits anyway."),
+
+    OPT("auth.enabled", BOOL, auth.enabled, "false", NULL,
+        "Require X-Scope-OrgID on every request (401 without it)."),
+    OPT("auth.no_auth_tenant", STRING, auth.no_auth_tenant, "anonymous", NULL,
+        "Tenant used for requests when auth is disabled."),
+
+    OPT("common.path_prefix", STRING, common.path_prefix, "data", NULL,
+        "Directory under which local state (WAL, filesystem object store) "
+        "lives unless set separately."),
+
+    OPT("storage.backend", STRING, storage.backend, "filesystem",
+        "filesystem|s3", "Object storage for blocks."),
+    OPT("storage.filesystem.dir", STRING, storage.filesystem_dir, "", NULL,
+        "Root directory of the filesystem object store; empty means "
+        "<common.path_prefix>/objects."),
+    OPT("storage.s3.endpoint", STRING, storage.s3_endpoint, "", NULL,
+        "S3 endpoint as host:port (MinIO) or a URL."),
+    OPT("storage.s3.bucket", STRING, storage.s3_bucket, "", NULL,
+        "S3 bucket name."),
+    OPT("storage.s3.region", STRING, storage.s3_region, "us-east-1", NULL,
+        "S3 region used for request signing."),
+    OPT("storage.s3.access_key_id", STRING, storage.s3_access_key_id, "", NULL,
+        "S3 access key id."),
+    OPT("storage.s3.secret_access_key", STRING, storage.s3_secret_access_key,
+        "", NULL, "S3 secret access key."),
+    OPT("storage.s3.insecure", BOOL, storage.s3_insecure, "false", NULL,
+        "Use plain HTTP instead of HTTPS to reach the endpoint."),
+    OPT("storage.s3.force_path_style", BOOL, storage.s3_force_path_style,
+        "true", NULL,
+        "Address buckets as http://endpoint/bucket (MinIO) rather than as a "
+        "virtual host."),
+    OPT("storage.s3.part_size", INT, storage.s3_part_size, "16777216", NULL,
+        "Multipart upload part size in bytes (at least 5 MiB); larger "
+        "objects are uploaded in parts."),
+    OPT("storage.s3.max_retries", INT, storage.s3_max_retries, "8", NULL,
+        "Attempts for a request that fails with 5xx, 429 or a network "
+        "error, with exponential back-off."),
+    OPT("storage.s3.timeout", DURATION, storage.s3_timeout_ns, "60s", NULL,
+        "Timeout of one S3 request attempt."),
+
+    OPT("ingester_client.addresses", STRINGS, ingester_client.addresses, "",
+        NULL, "RPC endpoints of the ingesters (tcp://host:port), used by "
+        "distributors and queriers in a static cluster. Empty with the "
+        "ingester role in the same process means that ingester."),
+    OPT("ingester_client.timeout", DURATION, ingester_client.timeout_ns, "5s",
+        NULL, "Deadline of one RPC to an ingester."),
+
+    OPT("ingester.instance_id", STRING, ingester.instance_id, "", NULL,
+        "Name of this ingester; empty means the host name."),
+    OPT("ingester.wal_dir", STRING, ingester.wal_dir, "", NULL,
+        "Directory of the write-ahead log; empty means "
+        "<common.path_prefix>/wal."),
+    OPT("ingester.wal_sync", STRING, ingester.wal_sync, "group",
+        "always|group|interval",
+        "When the WAL is synced to disk: every append (always), batched "
+        "across concurrent appends (group), or on a timer (interval, which "
+        "can lose the last interval on power loss)."),
+    OPT("ingester.wal_sync_interval", DURATION, ingester.wal_sync_interval_ns,
+        "100ms", NULL, "Sync period when wal_sync is interval."),
+
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
