@@ -1,0 +1,7 @@
+/* Placeholder while the benchmark is written. */
+int main(void);
+int
+main(void)
+{
+    return 0;
+}
