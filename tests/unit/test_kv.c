@@ -815,6 +815,17 @@ crash_verify(struct crash_state *s, const char *dir, uint32_t rounds)
             }
         }
     }
+    uint64_t acked_end = 0;
+    for (size_t i = 0; i < s->nacks; i++) {
+        if (s->acks[i].pos + s->acks[i].n > acked_end) {
+            acked_end = s->acks[i].pos + s->acks[i].n;
+        }
+    }
+    print_message("round %u: %zu acks so far, log holds [1, %llu), acked "
+                  "up to %llu\n",
+                  rounds - 1, s->nacks, (unsigned long long)next,
+                  (unsigned long long)acked_end);
+
     /* Per round and thread, the surviving records are 0, 1, 2, ... in
      * position order: a prefix of what the thread appended, in order. */
     uint32_t next_seq[CRASH_ROUNDS][CRASH_THREADS] = {{0}};
