@@ -401,6 +401,7 @@ test_corrupt_input(void **state)
     assert_string_equal(err.msg, "cannot decode chunk: bad value encoding "
                                  "at sample 1");
     tr_chunk_fini(&d);
+    tr_chunk_fini(&c);
     tr_free(copy);
 }
 
