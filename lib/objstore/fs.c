@@ -590,7 +590,9 @@ fs_list(void *impl, const char *prefix, const char *delimiter,
                       fs->root);
         goto done;
     }
-    qsort(l.items, l.len, sizeof(*l.items), compare_listed);
+    if (l.len > 1) {
+        qsort(l.items, l.len, sizeof(*l.items), compare_listed);
+    }
     size_t plen = strlen(prefix);
     for (size_t i = 0; i < l.len; i++) {
         struct tr_objstore_entry e = {l.items[i].key, l.items[i].size, false};
