@@ -1,0 +1,109 @@
+/*
+ * Inverted index over label sets: label name -> label value -> postings
+ * list (the ascending ids of the series carrying that pair), plus the list
+ * of all ids. Selecting series by matchers intersects and subtracts
+ * postings lists following PromQL's rules for matchers that match the
+ * empty string (see tr_index_select).
+ *
+ * Ids are uint32 and must be added in increasing order (the head hands them
+ * out from a counter), which keeps every postings list sorted by appending.
+ * Strings live once in the index (an append-only string pool); postings of
+ * one or two ids are stored inline.
+ *
+ * Not thread-safe: the head guards its index with a reader/writer lock
+ * (readers: select and the label queries; writer: add).
+ */
+#ifndef TR_TSDB_INDEX_H
+#define TR_TSDB_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct tr_arena;
+struct tr_err;
+struct tr_labels;
+struct tr_matcher;
+
+/* A borrowed byte string. */
+struct tr_tsdb_str {
+    const char *ptr;
+    size_t len;
+};
+
+/* A sorted list of series ids in caller storage; zeroed is empty. */
+struct tr_postings {
+    uint32_t *ids;
+    size_t len;
+    size_t cap;
+};
+
+/* Frees the ids; the list is empty and reusable afterwards. */
+void tr_postings_fini(struct tr_postings *p);
+
+struct tr_index;
+
+/* An empty index; NULL when out of memory. */
+struct tr_index *tr_index_create(void);
+/* NULL is allowed. */
+void tr_index_destroy(struct tr_index *ix);
+
+/*
+ * Adds series id with labels ls (borrowed; strings are copied). id must be
+ * greater than every id added before: TR_EINVAL otherwise. TR_ENOMEM
+ * leaves the series absent (possibly with empty entries, which queries
+ * ignore).
+ */
+int tr_index_add(struct tr_index *ix, uint32_t id, const struct tr_labels *ls,
+                 struct tr_err *err);
+
+/* Number of series added. */
+size_t tr_index_series_count(const struct tr_index *ix);
+
+/* Bytes the index holds (tables, postings, strings) for memory metrics. */
+size_t tr_index_memory(const struct tr_index *ix);
+
+/*
+ * Replaces out's contents with the ids of the series matching every
+ * matcher (borrowed), in ascending order. A series lacking a label counts
+ * as having the empty value for it, so:
+ *   - matchers that do not match "" (a="x", a!="", a=~".+") intersect the
+ *     union of postings of the values they match;
+ *   - matchers that match "" (a="", a!="x", a=~"x|", a!~"x") subtract the
+ *     union of postings of the values they do NOT match, from all series
+ *     when no matcher of the first kind narrows the set.
+ * No matchers select every series. (Requiring one matcher that does not
+ * match "", as PromQL does, is the query layer's job.)
+ * Returns TR_OK, TR_ELIMIT (regex match limit), TR_ENOMEM.
+ */
+int tr_index_select(const struct tr_index *ix,
+                    struct tr_matcher *const *matchers, size_t n,
+                    struct tr_postings *out, struct tr_err *err);
+
+/*
+ * Every label name with at least one series, sorted bytewise. The array and
+ * strings are allocated from arena (caller's; lives as long as the arena).
+ * TR_OK or TR_ENOMEM.
+ */
+int tr_index_label_names(const struct tr_index *ix, struct tr_arena *arena,
+                         struct tr_tsdb_str **out, size_t *count);
+
+/*
+ * Every value of label name with at least one series, sorted bytewise,
+ * allocated from arena as above (none when the name is unknown). TR_OK or
+ * TR_ENOMEM.
+ */
+int tr_index_label_values(const struct tr_index *ix, const char *name,
+                          size_t name_len, struct tr_arena *arena,
+                          struct tr_tsdb_str **out, size_t *count);
+
+/* ---- postings set operations (exposed for tests and query planning) --- */
+
+/* out = a AND b. out may not alias a or b. TR_OK or TR_ENOMEM. */
+int tr_postings_intersect(const struct tr_postings *a,
+                          const struct tr_postings *b,
+                          struct tr_postings *out);
+
+/* a = a minus b, in place. */
+void tr_postings_subtract(struct tr_postings *a, const struct tr_postings *b);
+
+#endif
