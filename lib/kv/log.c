@@ -307,6 +307,13 @@ tr_kv_log_open(const char *dir, const struct tr_kv_log_options *opts,
                                           log->opts.write_buffer_size);
     rocksdb_options_set_max_write_buffer_number(log->log_opts,
                                                 log->opts.max_write_buffers);
+    /* The small column families ("default", "meta") see rare writes that
+     * would keep old WAL files alive until RocksDB flushes them; it does
+     * once the WAL outgrows this, which is about what the log's memtables
+     * hold anyway. */
+    rocksdb_options_set_max_total_wal_size(
+        log->db_opts,
+        log->opts.write_buffer_size * (uint64_t)log->opts.max_write_buffers);
 
     log->wo_append = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(
@@ -604,6 +611,51 @@ tr_kv_log_bounds(struct tr_kv_log *log, uint64_t *first, uint64_t *next)
     pthread_mutex_unlock(&log->mu);
 }
 
+/*
+ * Gives the disk space of positions < pos back, after the range delete:
+ * 1. drops the SST files of levels 1+ that lie wholly below pos (cheap, no
+ *    rewriting; RocksDB leaves level 0 and files under compaction alone);
+ * 2. compacts what overlaps [0, pos): this flushes the memtable with the
+ *    range tombstone and rewrites level-0 and straddling files without the
+ *    deleted records (non-exclusive, so background compactions go on);
+ * 3. flushes the tiny "default" column family, whose last write (the new
+ *    start) would otherwise keep old WAL files alive.
+ * Failures only cost disk space, so they are logged, not returned.
+ */
+static void
+reclaim(struct tr_kv_log *log, uint64_t pos)
+{
+    char lo[8], hi[8];
+    char *rerr = NULL;
+    put_be64(lo, 0);
+    put_be64(hi, pos - 1); /* the limit is inclusive */
+    rocksdb_delete_file_in_range_cf(log->db, log->cf[CF_LOG], lo, sizeof(lo),
+                                    hi, sizeof(hi), &rerr);
+    if (rerr) {
+        tr_log_warn("cannot drop truncated log files", "dir=%s error=\"%s\"",
+                    log->dir, rerr);
+        rocksdb_free(rerr);
+        rerr = NULL;
+    }
+
+    rocksdb_compactoptions_t *co = rocksdb_compactoptions_create();
+    rocksdb_compactoptions_set_exclusive_manual_compaction(co, 0);
+    put_be64(hi, pos); /* exclusive limit */
+    rocksdb_compact_range_cf_opt(log->db, log->cf[CF_LOG], co, lo, sizeof(lo),
+                                 hi, sizeof(hi));
+    rocksdb_compactoptions_destroy(co);
+
+    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+    rocksdb_flushoptions_set_wait(fo, 1);
+    rocksdb_flush_cf(log->db, fo, log->cf[CF_STATE], &rerr);
+    rocksdb_flushoptions_destroy(fo);
+    if (rerr) {
+        tr_log_warn("cannot flush log state", "dir=%s error=\"%s\"",
+                    log->dir, rerr);
+        rocksdb_free(rerr);
+    }
+}
+
 int
 tr_kv_log_truncate(struct tr_kv_log *log, uint64_t pos, struct tr_err *err)
 {
@@ -644,28 +696,7 @@ tr_kv_log_truncate(struct tr_kv_log *log, uint64_t pos, struct tr_err *err)
     log->first = pos;
     pthread_mutex_unlock(&log->mu);
 
-    /* Give the disk space back: drop the SST files that lie wholly in
-     * the deleted range now (cheap, no rewriting; the limit is inclusive),
-     * and hint RocksDB to compact the files that straddle the cut. What
-     * still sits in the memtable goes when it is flushed. */
-    put_be64(lo, 0);
-    put_be64(hi, pos - 1);
-    rocksdb_delete_file_in_range_cf(log->db, log->cf[CF_LOG], lo, sizeof(lo),
-                                    hi, sizeof(hi), &rerr);
-    if (rerr) {
-        tr_log_warn("cannot drop truncated log files", "dir=%s error=\"%s\"",
-                    log->dir, rerr);
-        rocksdb_free(rerr);
-        rerr = NULL;
-    }
-    put_be64(hi, pos);
-    rocksdb_suggest_compact_range_cf(log->db, log->cf[CF_LOG], lo, sizeof(lo),
-                                     hi, sizeof(hi), &rerr);
-    if (rerr) {
-        tr_log_warn("cannot suggest log compaction", "dir=%s error=\"%s\"",
-                    log->dir, rerr);
-        rocksdb_free(rerr);
-    }
+    reclaim(log, pos);
 out:
     pthread_mutex_unlock(&log->truncate_mu);
     return rc;

@@ -146,11 +146,15 @@ int tr_kv_log_iterate(struct tr_kv_log *log, uint64_t from,
 void tr_kv_log_bounds(struct tr_kv_log *log, uint64_t *first, uint64_t *next);
 
 /*
- * Deletes every record with position < pos and reclaims their disk space
- * in the background (a range delete plus a compaction hint). The new
- * `first` is durable when this returns. pos <= first does nothing. Errors:
+ * Deletes every record with position < pos; the new `first` is durable
+ * when this returns, and pos <= first does nothing. Then it gives their
+ * disk space back before returning: it drops the SST files wholly below
+ * pos and compacts the rest of the range, flushing the memtable first (so
+ * the call takes a moment, typically milliseconds, more when much of the
+ * range is still in memtables or level 0; appends go on meanwhile). Errors:
  * TR_EINVAL if pos > next (records that do not exist yet), TR_EIO ("cannot
- * truncate log <dir>: <rocksdb error>").
+ * truncate log <dir>: <rocksdb error>"). A failure to reclaim space is
+ * only logged.
  */
 int tr_kv_log_truncate(struct tr_kv_log *log, uint64_t pos,
                        struct tr_err *err);
