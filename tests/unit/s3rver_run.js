@@ -3,7 +3,11 @@
  * Starts s3rver (node_modules/s3rver, pinned in package-lock.json) for the
  * objstore tests:
  *
- *   node s3rver_run.js --dir DIR --bucket NAME [--port N]
+ *   node --openssl-legacy-provider s3rver_run.js --dir DIR --bucket NAME [--port N]
+ *
+ * (s3rver 3.7 makes ListObjectsV2 continuation tokens with DES, which
+ * OpenSSL 3 only offers from its legacy provider: without the flag every
+ * listing of more than 1000 keys fails with HTTP 500.)
  *
  * Listens on 127.0.0.1 (port 0 = any free port), creates the bucket, and
  * prints "READY <port>" on stdout once it accepts requests. Exits on
