@@ -1099,7 +1099,11 @@ tr_http_server_start(struct tr_http_server *s, struct tr_err *err)
                           "listen address %s: %s",
                           s->name, s->addr, gai_strerror(gai));
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+    /* poll(), not epoll: with epoll, libmicrohttpd 0.9.75 does not notice
+     * a client that disconnects in the middle of a request body, and the
+     * request stays in flight until the idle timeout (measured; see
+     * test_broken_clients). A pool of poll threads is plenty here. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6) {
         flags |= MHD_USE_IPv6;

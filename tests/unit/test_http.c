@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
@@ -233,6 +237,7 @@ setup(void **state)
         .max_body_bytes = MAX_BODY,
         .max_decoded_bytes = MAX_DECODED,
         .timeout_ms = 10000,
+        .stop_grace_ms = 3000,
         .metrics = reg,
         .name = "test",
     };
@@ -688,6 +693,72 @@ slow_client(void *arg)
     return NULL;
 }
 
+/* Sends raw bytes on a fresh connection, then either hangs up at once or
+ * reads what comes back until the server closes or 2 s pass. */
+static void
+raw_exchange(const char *data, size_t len, bool hang_up, char *out,
+             size_t cap)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    if (hang_up) {
+        close(fd);
+        out[0] = 0;
+        return;
+    }
+    struct timeval tv = {2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    size_t n = 0;
+    for (;;) {
+        ssize_t got = read(fd, out + n, cap - 1 - n);
+        if (got <= 0) {
+            break;
+        }
+        n += (size_t)got;
+        if (n == cap - 1) {
+            break;
+        }
+    }
+    out[n] = '\0';
+    close(fd);
+}
+
+/* Broken clients must not leak request state (ASan checks at exit). */
+static void
+test_broken_clients(void **state)
+{
+    char buf[4096];
+    /* a header line without a colon */
+    const char *bad = "GET /api/v1/labels HTTP/1.1\r\nHost: x\r\n"
+                      "no colon here\r\n\r\n";
+    raw_exchange(bad, strlen(bad), false, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "HTTP/1.1 400"));
+    /* body cut short: the client goes away mid-upload */
+    const char *cut = "POST /body HTTP/1.1\r\nHost: x\r\n"
+                      "Content-Length: 1000\r\n\r\n0123456789";
+    raw_exchange(cut, strlen(cut), true, buf, sizeof(buf));
+    /* The server notices the disconnect and ends the request: only the
+     * /metrics request itself is in flight when it looks. */
+    struct timespec pause = {0, 300 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    struct resp r;
+    request("GET", "/metrics", NULL, 0, NULL, &r);
+    assert_non_null(strstr(r.body.data, "\ntr_inflight_requests 1\n"));
+    tr_buf_fini(&r.body);
+    /* request line only, then close */
+    const char *line = "GET /slow HTTP/1.1\r\n";
+    raw_exchange(line, strlen(line), true, buf, sizeof(buf));
+    /* the server still works */
+    expect("GET", "/api/v1/labels", 200,
+           "labels GET route=/api/v1/labels name=- rest=-");
+}
+
 /* Runs last: stops the fixture's server with a request in flight. */
 static void
 test_stop_with_request_in_flight(void **state)
@@ -700,7 +771,16 @@ test_stop_with_request_in_flight(void **state)
         struct timespec ts = {0, 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    /* Stop waits for the slow handler (400 ms), not for the grace period
+     * (3 s): nothing else may be left in flight, e.g. from broken clients. */
+    struct timespec t0;
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     tr_http_server_stop(srv);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double took = (double)(t1.tv_sec - t0.tv_sec) +
+                  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_true(took < 2.0);
     pthread_join(th, NULL);
     assert_int_equal(sc.status, 200);
     assert_string_equal(sc.body, "slow done");
@@ -800,6 +880,7 @@ main(void)
         cmocka_unit_test(test_error_helpers),
         cmocka_unit_test(test_keep_alive),
         cmocka_unit_test(test_metrics_endpoint),
+        cmocka_unit_test(test_broken_clients),
         cmocka_unit_test(test_stop_with_request_in_flight),
     };
     const struct CMUnitTest codec_tests[] = {
