@@ -295,6 +295,21 @@ tr_chunk_trim(struct tr_chunk *c)
     }
 }
 
+unsigned char *
+tr_chunk_detach(struct tr_chunk *c, size_t *len)
+{
+    if (c->count == 0) {
+        *len = 0;
+        tr_chunk_fini(c);
+        return NULL;
+    }
+    tr_chunk_trim(c);
+    unsigned char *data = c->data;
+    *len = (c->nbits + 7) / 8;
+    tr_chunk_init(c);
+    return data;
+}
+
 /* ==== reading ========================================================== */
 
 static int

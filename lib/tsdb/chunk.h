@@ -114,6 +114,13 @@ size_t tr_chunk_memory(const struct tr_chunk *c);
 void tr_chunk_trim(struct tr_chunk *c);
 
 /*
+ * Hands the encoded bytes to the caller (trimmed to their size; caller
+ * frees with tr_free) and leaves c empty. Returns NULL with *len 0 for an
+ * empty chunk.
+ */
+unsigned char *tr_chunk_detach(struct tr_chunk *c, size_t *len);
+
+/*
  * Rebuilds an appendable chunk from encoded bytes (borrowed and copied),
  * decoding every sample to validate them and to restore the encoder state,
  * so appending to the result gives the bytes a never-persisted chunk would
