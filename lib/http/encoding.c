@@ -68,15 +68,16 @@ inflate_into(const void *in, size_t len, size_t max_out, struct tr_buf *out,
         }
         if (zrc == Z_STREAM_END) {
             /* Another gzip member may follow (magic 1f 8b). */
-            if (window_bits > 16 && left >= 2 && p[0] == 0x1f &&
-                p[1] == 0x8b) {
+            if (window_bits > 16 && left >= 2 && p[0] == 0x1f && p[1] == 0x8b) {
                 inflateReset(&zs);
                 continue;
             }
             if (left > 0 && window_bits > 16) {
                 rc = TR_EINVAL;
-                tr_err_set(err, rc, "cannot decode %s body: %zu bytes of "
-                                    "trailing garbage", what, left);
+                tr_err_set(err, rc,
+                           "cannot decode %s body: %zu bytes of "
+                           "trailing garbage",
+                           what, left);
                 inflateEnd(&zs);
                 return rc;
             }
@@ -84,8 +85,7 @@ inflate_into(const void *in, size_t len, size_t max_out, struct tr_buf *out,
         }
         if (zrc == Z_BUF_ERROR && left == 0 && zs.avail_out > 0) {
             rc = TR_EINVAL;
-            tr_err_set(err, rc, "cannot decode %s body: truncated input",
-                       what);
+            tr_err_set(err, rc, "cannot decode %s body: truncated input", what);
             inflateEnd(&zs);
             return rc;
         }
@@ -180,8 +180,8 @@ tr_http_encode_snappy(const void *in, size_t len, struct tr_buf *out,
 }
 
 int
-tr_http_decode(const char *encoding, const void *in, size_t len,
-               size_t max_out, struct tr_buf *out, struct tr_err *err)
+tr_http_decode(const char *encoding, const void *in, size_t len, size_t max_out,
+               struct tr_buf *out, struct tr_err *err)
 {
     if (encoding == NULL || *encoding == '\0' ||
         strcasecmp(encoding, "identity") == 0) {

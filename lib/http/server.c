@@ -97,15 +97,15 @@ struct tr_http_req {
     struct MHD_Connection *conn;
     struct tr_arena *arena;
     int64_t start_ns;
-    bool started;  /* first access-handler call seen */
-    bool counted;  /* included in inflight */
+    bool started; /* first access-handler call seen */
+    bool counted; /* included in inflight */
     const char *raw_uri;
     const char *method;
     unsigned method_bit;
     const char *path;
     const struct route *route; /* NULL: 404 or 405 */
     const char *route_label;
-    unsigned allow;            /* methods of routes matching the path */
+    unsigned allow; /* methods of routes matching the path */
     struct kv pparams[MAX_PATH_PARAMS];
     size_t npparams;
     struct kv *params; /* query + form, parsed on first use */
@@ -332,16 +332,14 @@ route_select(struct tr_http_req *req)
         if (best_any == NULL || route_cmp(r, best_any) < 0) {
             best_any = r;
         }
-        if ((methods & want) != 0 &&
-            (best == NULL || route_cmp(r, best) < 0)) {
+        if ((methods & want) != 0 && (best == NULL || route_cmp(r, best) < 0)) {
             best = r;
         }
     }
     req->route = best;
     if (best != NULL) {
         req->route_label = best->pattern;
-        route_match(best, req->path, req->pparams, &req->npparams,
-                    req->arena);
+        route_match(best, req->path, req->pparams, &req->npparams, req->arena);
     } else {
         req->route_label = best_any != NULL ? best_any->pattern : "other";
     }
@@ -375,8 +373,7 @@ tr_http_route(struct tr_http_server *s, unsigned methods, const char *pattern,
     if (rc != TR_OK) {
         route_fini(&r);
         if (rc == TR_ENOMEM) {
-            tr_err_set(err, rc, "cannot add route %s: out of memory",
-                       pattern);
+            tr_err_set(err, rc, "cannot add route %s: out of memory", pattern);
         }
         return rc;
     }
@@ -384,8 +381,8 @@ tr_http_route(struct tr_http_server *s, unsigned methods, const char *pattern,
         tr_realloc(s->routes, (s->nroutes + 1) * sizeof(*routes));
     if (routes == NULL) {
         route_fini(&r);
-        return tr_err_set(err, TR_ENOMEM,
-                          "cannot add route %s: out of memory", pattern);
+        return tr_err_set(err, TR_ENOMEM, "cannot add route %s: out of memory",
+                          pattern);
     }
     r.methods = methods;
     r.fn = fn;
@@ -424,7 +421,8 @@ form_unescape(struct tr_arena *a, const char *s, size_t len)
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '+') {
             out[n++] = ' ';
-        } else if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+        } else if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 &&
+                   hexval(s[i + 2]) >= 0) {
             out[n++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
             i += 2;
         } else {
@@ -464,9 +462,9 @@ parse_form(struct tr_http_req *req, const char *s, size_t len, size_t *cap)
             }
             struct kv *kv = &req->params[req->nparams];
             kv->key = form_unescape(req->arena, s + i, eq - i);
-            kv->value = eq < end ? form_unescape(req->arena, s + eq + 1,
-                                                 end - eq - 1)
-                                 : "";
+            kv->value =
+                eq < end ? form_unescape(req->arena, s + eq + 1, end - eq - 1)
+                         : "";
             if (kv->key == NULL || kv->value == NULL) {
                 return TR_ENOMEM;
             }
@@ -687,8 +685,8 @@ tr_http_reply(struct tr_http_req *req, int status, const char *content_type,
 }
 
 int
-tr_http_reply_buf(struct tr_http_req *req, int status,
-                  const char *content_type, struct tr_buf *body)
+tr_http_reply_buf(struct tr_http_req *req, int status, const char *content_type,
+                  struct tr_buf *body)
 {
     size_t len = 0;
     char *data = tr_buf_detach(body, &len);
@@ -697,8 +695,7 @@ tr_http_reply_buf(struct tr_http_req *req, int status,
 }
 
 int
-tr_http_add_header(struct tr_http_req *req, const char *name,
-                   const char *value)
+tr_http_add_header(struct tr_http_req *req, const char *name, const char *value)
 {
     struct header *h = tr_arena_alloc(req->arena, sizeof(*h));
     if (h == NULL) {
@@ -858,8 +855,7 @@ record_metrics(struct tr_http_req *req)
         const char *method = req->method_bit != 0 ? req->method : "other";
         const char *values[] = {method, req->route_label, code};
         struct tr_histogram *h = tr_histogram_vec_get(s->duration, values);
-        tr_histogram_observe(
-            h, (double)(tr_mono_ns() - req->start_ns) / 1e9);
+        tr_histogram_observe(h, (double)(tr_mono_ns() - req->start_ns) / 1e9);
     }
     size_t bytes = req->received;
     if (bytes > 0) {
@@ -1050,22 +1046,22 @@ tr_http_server_create(const struct tr_http_server_opts *opts,
         opts->max_body_bytes != 0 ? opts->max_body_bytes : DEFAULT_MAX_BODY;
     s->max_decoded = opts->max_decoded_bytes != 0 ? opts->max_decoded_bytes
                                                   : DEFAULT_MAX_DECODED;
-    s->timeout_ms = opts->timeout_ms != 0 ? opts->timeout_ms
-                                          : DEFAULT_TIMEOUT_MS;
-    s->stop_grace_ms = opts->stop_grace_ms != 0 ? opts->stop_grace_ms
-                                                : DEFAULT_STOP_GRACE_MS;
+    s->timeout_ms =
+        opts->timeout_ms != 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+    s->stop_grace_ms =
+        opts->stop_grace_ms != 0 ? opts->stop_grace_ms : DEFAULT_STOP_GRACE_MS;
     struct tr_metrics_registry *m =
         opts->metrics != NULL ? opts->metrics : tr_metrics_default();
     s->duration = tr_histogram_vec_register(
         m, "tr_request_duration_seconds",
-        "Time to serve HTTP requests, by method, route and status code.",
-        NULL, 0, (const char *[]){"method", "route", "status_code"}, 3, err);
+        "Time to serve HTTP requests, by method, route and status code.", NULL,
+        0, (const char *[]){"method", "route", "status_code"}, 3, err);
     s->received = tr_counter_vec_register(
         m, "tr_request_received_bytes_total",
         "HTTP request body bytes received (before decoding), by route.",
         (const char *[]){"route"}, 1, err);
-    s->inflight_gauge = tr_gauge_register(
-        m, "tr_inflight_requests", "HTTP requests being served.", err);
+    s->inflight_gauge = tr_gauge_register(m, "tr_inflight_requests",
+                                          "HTTP requests being served.", err);
     if (s->duration == NULL || s->received == NULL ||
         s->inflight_gauge == NULL) {
         tr_err_prefix(err, "cannot create http server");
@@ -1116,8 +1112,8 @@ tr_http_server_start(struct tr_http_server *s, struct tr_err *err)
         ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)s->threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (s->daemon == NULL) {
         return tr_err_set(err, TR_EIO,

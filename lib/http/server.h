@@ -53,10 +53,10 @@ enum {
 };
 
 struct tr_http_server_opts {
-    const char *addr;  /* numeric IPv4/IPv6 or host name; NULL: 0.0.0.0 */
-    uint16_t port;     /* 0: the kernel picks; read it back with _port() */
-    unsigned threads;  /* MHD thread pool size; 0: 4 */
-    size_t max_body_bytes;    /* request body as received; 0: 32 MiB */
+    const char *addr;      /* numeric IPv4/IPv6 or host name; NULL: 0.0.0.0 */
+    uint16_t port;         /* 0: the kernel picks; read it back with _port() */
+    unsigned threads;      /* MHD thread pool size; 0: 4 */
+    size_t max_body_bytes; /* request body as received; 0: 32 MiB */
     size_t max_decoded_bytes; /* after Content-Encoding; 0: 64 MiB */
     /* Connections idle this long are closed, and handlers can read the
      * request deadline (start + timeout); 0: 120 s. Rounded up to whole
@@ -86,8 +86,9 @@ typedef void (*tr_http_handler_fn)(struct tr_http_req *req, void *arg);
  * Creates a stopped server with no routes. opts is copied (strings too).
  * NULL with err set on bad options or ENOMEM.
  */
-struct tr_http_server *tr_http_server_create(
-    const struct tr_http_server_opts *opts, struct tr_err *err);
+struct tr_http_server *
+tr_http_server_create(const struct tr_http_server_opts *opts,
+                      struct tr_err *err);
 
 /*
  * Adds a route. methods is a mask of TR_HTTP_*; pattern is an absolute
@@ -148,8 +149,7 @@ const char *tr_http_req_path_param(const struct tr_http_req *req,
  * application/x-www-form-urlencoded body (POST, PUT) come first, then
  * those from the query string.
  */
-const char *tr_http_req_param(const struct tr_http_req *req,
-                              const char *name);
+const char *tr_http_req_param(const struct tr_http_req *req, const char *name);
 
 /*
  * All values of a repeated parameter ("match[]") in the same order as
@@ -160,8 +160,7 @@ size_t tr_http_req_param_all(const struct tr_http_req *req, const char *name,
                              const char *const **values);
 
 /* A request header by name (case-insensitive); NULL if absent. */
-const char *tr_http_req_header(const struct tr_http_req *req,
-                               const char *name);
+const char *tr_http_req_header(const struct tr_http_req *req, const char *name);
 
 /*
  * The request body after Content-Encoding decoding (NUL-terminated for
@@ -194,8 +193,8 @@ struct tr_arena *tr_http_req_arena(struct tr_http_req *req);
  * body (len bytes). Calling a reply function again replaces the earlier
  * response. TR_OK or TR_ENOMEM (then the client gets a 500).
  */
-int tr_http_reply(struct tr_http_req *req, int status,
-                  const char *content_type, const void *body, size_t len);
+int tr_http_reply(struct tr_http_req *req, int status, const char *content_type,
+                  const void *body, size_t len);
 
 /* Like tr_http_reply but takes body's data (the buffer is left empty). */
 int tr_http_reply_buf(struct tr_http_req *req, int status,

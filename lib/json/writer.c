@@ -20,9 +20,9 @@
  * (DBL_DIG), so if some decimal of <= 15 digits round-trips, rounding v to
  * 15 digits yields it (padded with zeros, which we strip). Otherwise 16,
  * else 17 digits, which always round-trip. (Subnormals have less
- * precision, so for them the search starts at one digit.) Go picks the closest of several
- * equally short candidates; correct rounding does the same except in rare
- * cases at powers of two, where we may print one digit more than Go.
+ * precision, so for them the search starts at one digit.) Go picks the closest
+ * of several equally short candidates; correct rounding does the same except in
+ * rare cases at powers of two, where we may print one digit more than Go.
  */
 static void
 shortest_digits(double v, char digs[18], int *nd, int *dp)
@@ -97,8 +97,7 @@ layout_e(const char *digs, int nd, int dp, bool two_digit_exp, char *out,
 
 /* Go's %f layout with exactly the digits given (no exponent). */
 static void
-layout_f(const char *digs, int nd, int dp, char *out, size_t size,
-         size_t *len)
+layout_f(const char *digs, int nd, int dp, char *out, size_t size, size_t *len)
 {
     if (dp <= 0) {
         put(out, size, len, '0');
@@ -226,6 +225,7 @@ utf8_valid_len(const unsigned char *s, size_t left)
 
 /* 1 for bytes that can be copied as they are (printable ASCII but '"' and
  * '\\'); 0 for everything that needs a look. */
+/* clang-format off */
 static const unsigned char plain[256] = {
 #define R8(x) x, x, x, x, x, x, x, x
     R8(0), R8(0), R8(0), R8(0),        /* 0x00-0x1f control */
@@ -237,6 +237,7 @@ static const unsigned char plain[256] = {
     R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0),
 #undef R8
 };
+/* clang-format on */
 
 int
 tr_json_append_string(struct tr_buf *out, const char *s, size_t len)
@@ -560,8 +561,8 @@ tr_json_unix_ms(struct tr_json *w, int64_t ms)
     char tmp[32];
     int n;
     /* Unsigned so INT64_MIN negates without overflow. */
-    unsigned long long a = ms < 0 ? 0ULL - (unsigned long long)ms
-                                  : (unsigned long long)ms;
+    unsigned long long a =
+        ms < 0 ? 0ULL - (unsigned long long)ms : (unsigned long long)ms;
     const char *sign = ms < 0 ? "-" : "";
     if (a % 1000 == 0) {
         n = snprintf(tmp, sizeof(tmp), "%s%llu", sign, a / 1000);

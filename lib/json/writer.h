@@ -115,9 +115,9 @@ int tr_json_unix_ms(struct tr_json *w, int64_t ms);
  * digits that parse back to v, laid out per fmt: 'f' (no exponent), 'e'
  * (d.ddde+XX, exponent at least two digits) or 'g' ('e' when the decimal
  * exponent is < -4 or >= 6, else 'f': 1e+06, 123456, 1.5e-05; this is what
- * the Prometheus text exposition format uses). NaN, +Inf and -Inf become "NaN", "+Inf", "-Inf".
- * out must hold TR_JSON_FLOAT_MAX bytes for 'e'/'g'; 'f' needs up to 330
- * bytes for extreme values, so this returns the length it needed and
+ * the Prometheus text exposition format uses). NaN, +Inf and -Inf become "NaN",
+ * "+Inf", "-Inf". out must hold TR_JSON_FLOAT_MAX bytes for 'e'/'g'; 'f' needs
+ * up to 330 bytes for extreme values, so this returns the length it needed and
  * writes nothing but a NUL-terminated prefix when size is too small (like
  * snprintf). Returns the length without the NUL.
  */

@@ -143,22 +143,22 @@ mem_bytes(void *arg)
 }
 
 int
-tr_metrics_register_process(struct tr_metrics_registry *r,
-                            struct tr_err *err)
+tr_metrics_register_process(struct tr_metrics_registry *r, struct tr_err *err)
 {
     int rc = tr_counter_func_register(
         r, "process_cpu_seconds_total",
-        "CPU time used by the process (user + system), in seconds.", cpu_seconds, NULL,
-        err);
+        "CPU time used by the process (user + system), in seconds.",
+        cpu_seconds, NULL, err);
     if (rc == TR_OK) {
         rc = tr_gauge_func_register(r, "process_resident_memory_bytes",
                                     "Bytes of the process resident in RAM.",
                                     resident_bytes, NULL, err);
     }
     if (rc == TR_OK) {
-        rc = tr_gauge_func_register(r, "process_virtual_memory_bytes",
-                                    "Bytes of virtual address space of the process.",
-                                    virtual_bytes, NULL, err);
+        rc = tr_gauge_func_register(
+            r, "process_virtual_memory_bytes",
+            "Bytes of virtual address space of the process.", virtual_bytes,
+            NULL, err);
     }
     if (rc == TR_OK) {
         rc = tr_gauge_func_register(r, "process_open_fds",
@@ -166,20 +166,21 @@ tr_metrics_register_process(struct tr_metrics_registry *r,
                                     open_fds, NULL, err);
     }
     if (rc == TR_OK) {
-        rc = tr_gauge_func_register(r, "process_max_fds",
-                                    "Soft limit on open file descriptors (0: unlimited).",
-                                    max_fds, NULL, err);
+        rc = tr_gauge_func_register(
+            r, "process_max_fds",
+            "Soft limit on open file descriptors (0: unlimited).", max_fds,
+            NULL, err);
     }
     if (rc == TR_OK) {
-        rc = tr_gauge_func_register(
-            r, "process_start_time_seconds",
-            "When the process started, in Unix seconds.",
-            start_time, NULL, err);
+        rc =
+            tr_gauge_func_register(r, "process_start_time_seconds",
+                                   "When the process started, in Unix seconds.",
+                                   start_time, NULL, err);
     }
     if (rc == TR_OK) {
-        rc = tr_gauge_func_register(
-            r, "tr_mem_bytes", "Heap bytes in use through tr_malloc.",
-            mem_bytes, NULL, err);
+        rc = tr_gauge_func_register(r, "tr_mem_bytes",
+                                    "Heap bytes in use through tr_malloc.",
+                                    mem_bytes, NULL, err);
     }
     return rc;
 }

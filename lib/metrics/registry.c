@@ -353,8 +353,8 @@ check_spec(struct spec *s, struct tr_err *err)
         if (!valid_label_name(s->labels[i])) {
             return tr_err_set(
                 err, TR_EINVAL,
-                "cannot register metric %s: invalid label name \"%s\"",
-                s->name, s->labels[i] != NULL ? s->labels[i] : "(null)");
+                "cannot register metric %s: invalid label name \"%s\"", s->name,
+                s->labels[i] != NULL ? s->labels[i] : "(null)");
         }
         if (s->kind == KIND_HISTOGRAM && strcmp(s->labels[i], "le") == 0) {
             return tr_err_set(err, TR_EINVAL,
@@ -511,8 +511,7 @@ register_family(struct tr_metrics_registry *r, struct spec *s,
     struct family *f = NULL;
     if (r->nfamilies == r->cap) {
         size_t cap = r->cap == 0 ? 32 : r->cap * 2;
-        struct family **fams =
-            tr_realloc(r->families, cap * sizeof(*fams));
+        struct family **fams = tr_realloc(r->families, cap * sizeof(*fams));
         if (fams == NULL) {
             goto nomem;
         }
@@ -571,8 +570,8 @@ default_init(void)
 {
     default_registry = tr_metrics_registry_create();
     if (default_registry == NULL) {
-        tr_log_error("cannot create the default metrics registry",
-                     "cause=%s", "out of memory");
+        tr_log_error("cannot create the default metrics registry", "cause=%s",
+                     "out of memory");
         abort();
     }
     struct tr_err err;
@@ -606,8 +605,11 @@ tr_counter_vec_register(struct tr_metrics_registry *r, const char *name,
                         const char *help, const char *const *label_names,
                         size_t nlabels, struct tr_err *err)
 {
-    struct spec s = {.name = name, .help = help, .kind = KIND_COUNTER,
-                     .labels = label_names, .nlabels = nlabels};
+    struct spec s = {.name = name,
+                     .help = help,
+                     .kind = KIND_COUNTER,
+                     .labels = label_names,
+                     .nlabels = nlabels};
     return (struct tr_counter_vec *)register_family(r, &s, err);
 }
 
@@ -625,18 +627,24 @@ tr_gauge_vec_register(struct tr_metrics_registry *r, const char *name,
                       const char *help, const char *const *label_names,
                       size_t nlabels, struct tr_err *err)
 {
-    struct spec s = {.name = name, .help = help, .kind = KIND_GAUGE,
-                     .labels = label_names, .nlabels = nlabels};
+    struct spec s = {.name = name,
+                     .help = help,
+                     .kind = KIND_GAUGE,
+                     .labels = label_names,
+                     .nlabels = nlabels};
     return (struct tr_gauge_vec *)register_family(r, &s, err);
 }
 
 struct tr_histogram *
 tr_histogram_register(struct tr_metrics_registry *r, const char *name,
-                      const char *help, const double *buckets,
-                      size_t nbuckets, struct tr_err *err)
+                      const char *help, const double *buckets, size_t nbuckets,
+                      struct tr_err *err)
 {
-    struct spec s = {.name = name, .help = help, .kind = KIND_HISTOGRAM,
-                     .buckets = buckets, .nbuckets = nbuckets};
+    struct spec s = {.name = name,
+                     .help = help,
+                     .kind = KIND_HISTOGRAM,
+                     .buckets = buckets,
+                     .nbuckets = nbuckets};
     struct family *f = register_family(r, &s, err);
     return f != NULL ? (struct tr_histogram *)family_get(f, NULL) : NULL;
 }
@@ -647,9 +655,13 @@ tr_histogram_vec_register(struct tr_metrics_registry *r, const char *name,
                           size_t nbuckets, const char *const *label_names,
                           size_t nlabels, struct tr_err *err)
 {
-    struct spec s = {.name = name, .help = help, .kind = KIND_HISTOGRAM,
-                     .buckets = buckets, .nbuckets = nbuckets,
-                     .labels = label_names, .nlabels = nlabels};
+    struct spec s = {.name = name,
+                     .help = help,
+                     .kind = KIND_HISTOGRAM,
+                     .buckets = buckets,
+                     .nbuckets = nbuckets,
+                     .labels = label_names,
+                     .nlabels = nlabels};
     return (struct tr_histogram_vec *)register_family(r, &s, err);
 }
 
@@ -658,12 +670,11 @@ func_register(struct tr_metrics_registry *r, enum kind kind, const char *name,
               const char *help, tr_metrics_value_fn fn, void *arg,
               struct tr_err *err)
 {
-    struct spec s = {.name = name, .help = help, .kind = kind, .fn = fn,
-                     .fn_arg = arg};
+    struct spec s = {
+        .name = name, .help = help, .kind = kind, .fn = fn, .fn_arg = arg};
     if (fn == NULL) {
         return tr_err_set(err, TR_EINVAL,
-                          "cannot register metric %s: no value callback",
-                          name);
+                          "cannot register metric %s: no value callback", name);
     }
     struct tr_err local;
     struct tr_err *e = err != NULL ? err : &local;
@@ -860,8 +871,7 @@ out_byte(struct out *o, char c)
     out_append(o, &c, 1);
 }
 
-static void
-out_printf(struct out *o, const char *fmt, ...)
+static void out_printf(struct out *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -905,9 +915,8 @@ append_escaped(struct out *out, const char *s, bool quote)
  * without a bucket bound.
  */
 static void
-append_sample(struct out *out, const struct family *f,
-              const struct child *c, const char *suffix, const char *le,
-              double v)
+append_sample(struct out *out, const struct family *f, const struct child *c,
+              const char *suffix, const char *le, double v)
 {
     out_str(out, f->name);
     out_str(out, suffix);
@@ -938,8 +947,7 @@ append_sample(struct out *out, const struct family *f,
 }
 
 static void
-append_child(struct out *out, const struct family *f,
-             const struct child *c)
+append_child(struct out *out, const struct family *f, const struct child *c)
 {
     switch (f->kind) {
     case KIND_COUNTER:
@@ -959,8 +967,8 @@ append_child(struct out *out, const struct family *f,
             tr_json_format_float(f->buckets[i], 'g', le, sizeof(le));
             append_sample(out, f, c, "_bucket", le, (double)cum);
         }
-        cum += atomic_load_explicit(&c->counts[f->nbuckets],
-                                    memory_order_relaxed);
+        cum +=
+            atomic_load_explicit(&c->counts[f->nbuckets], memory_order_relaxed);
         append_sample(out, f, c, "_bucket", "+Inf", (double)cum);
         append_sample(out, f, c, "_sum", NULL, load_double(&c->bits));
         append_sample(out, f, c, "_count", NULL, (double)cum);

@@ -118,16 +118,18 @@ int tr_metrics_expose(struct tr_metrics_registry *r, struct tr_buf *out);
 struct tr_counter *tr_counter_register(struct tr_metrics_registry *r,
                                        const char *name, const char *help,
                                        struct tr_err *err);
-struct tr_counter_vec *tr_counter_vec_register(
-    struct tr_metrics_registry *r, const char *name, const char *help,
-    const char *const *label_names, size_t nlabels, struct tr_err *err);
+struct tr_counter_vec *
+tr_counter_vec_register(struct tr_metrics_registry *r, const char *name,
+                        const char *help, const char *const *label_names,
+                        size_t nlabels, struct tr_err *err);
 
 struct tr_gauge *tr_gauge_register(struct tr_metrics_registry *r,
                                    const char *name, const char *help,
                                    struct tr_err *err);
-struct tr_gauge_vec *tr_gauge_vec_register(
-    struct tr_metrics_registry *r, const char *name, const char *help,
-    const char *const *label_names, size_t nlabels, struct tr_err *err);
+struct tr_gauge_vec *tr_gauge_vec_register(struct tr_metrics_registry *r,
+                                           const char *name, const char *help,
+                                           const char *const *label_names,
+                                           size_t nlabels, struct tr_err *err);
 
 /*
  * buckets: nbuckets finite upper bounds in increasing order (borrowed; a
@@ -137,12 +139,12 @@ struct tr_gauge_vec *tr_gauge_vec_register(
 struct tr_histogram *tr_histogram_register(struct tr_metrics_registry *r,
                                            const char *name, const char *help,
                                            const double *buckets,
-                                           size_t nbuckets,
-                                           struct tr_err *err);
-struct tr_histogram_vec *tr_histogram_vec_register(
-    struct tr_metrics_registry *r, const char *name, const char *help,
-    const double *buckets, size_t nbuckets, const char *const *label_names,
-    size_t nlabels, struct tr_err *err);
+                                           size_t nbuckets, struct tr_err *err);
+struct tr_histogram_vec *
+tr_histogram_vec_register(struct tr_metrics_registry *r, const char *name,
+                          const char *help, const double *buckets,
+                          size_t nbuckets, const char *const *label_names,
+                          size_t nlabels, struct tr_err *err);
 
 /*
  * A counter or gauge whose value fn(arg) computes at scrape time (no
@@ -154,8 +156,8 @@ int tr_counter_func_register(struct tr_metrics_registry *r, const char *name,
                              const char *help, tr_metrics_value_fn fn,
                              void *arg, struct tr_err *err);
 int tr_gauge_func_register(struct tr_metrics_registry *r, const char *name,
-                           const char *help, tr_metrics_value_fn fn,
-                           void *arg, struct tr_err *err);
+                           const char *help, tr_metrics_value_fn fn, void *arg,
+                           struct tr_err *err);
 
 /* ---- children of vecs ------------------------------------------------- */
 

@@ -47,8 +47,8 @@ h_echo(struct tr_http_req *req, void *arg)
     const char *name = tr_http_req_path_param(req, "name");
     const char *rest = tr_http_req_path_param(req, "rest");
     char text[512];
-    int n = snprintf(text, sizeof(text), "%s %s route=%s name=%s rest=%s",
-                     tag, tr_http_req_method(req), tr_http_req_route(req),
+    int n = snprintf(text, sizeof(text), "%s %s route=%s name=%s rest=%s", tag,
+                     tr_http_req_method(req), tr_http_req_route(req),
                      name != NULL ? name : "-", rest != NULL ? rest : "-");
     tr_http_add_header(req, "X-Test", "yes");
     tr_http_reply(req, 200, "text/plain", text, (size_t)n);
@@ -378,24 +378,21 @@ test_route_errors(void **state)
     struct tr_http_server_opts o = {.addr = "127.0.0.1", .metrics = reg};
     struct tr_http_server *s = tr_http_server_create(&o, &err);
     assert_non_null(s);
-    assert_int_equal(tr_http_route(s, TR_HTTP_GET, "nope", h_echo, NULL,
-                                   &err),
+    assert_int_equal(tr_http_route(s, TR_HTTP_GET, "nope", h_echo, NULL, &err),
                      TR_EINVAL);
-    assert_int_equal(tr_http_route(s, TR_HTTP_GET, "/a/{x...}/b", h_echo,
-                                   NULL, &err),
-                     TR_EINVAL);
+    assert_int_equal(
+        tr_http_route(s, TR_HTTP_GET, "/a/{x...}/b", h_echo, NULL, &err),
+        TR_EINVAL);
     assert_non_null(strstr(err.msg, "last segment"));
-    assert_int_equal(tr_http_route(s, TR_HTTP_GET, "/a/x{y}", h_echo, NULL,
-                                   &err),
+    assert_int_equal(
+        tr_http_route(s, TR_HTTP_GET, "/a/x{y}", h_echo, NULL, &err),
+        TR_EINVAL);
+    assert_int_equal(tr_http_route(s, TR_HTTP_GET, "/a/{}", h_echo, NULL, &err),
                      TR_EINVAL);
-    assert_int_equal(tr_http_route(s, TR_HTTP_GET, "/a/{}", h_echo, NULL,
-                                   &err),
-                     TR_EINVAL);
-    assert_int_equal(tr_http_route(s, TR_HTTP_GET | TR_HTTP_POST, "/a",
-                                   h_echo, NULL, &err),
-                     TR_OK);
-    assert_int_equal(tr_http_route(s, TR_HTTP_POST, "/a", h_echo, NULL,
-                                   &err),
+    assert_int_equal(
+        tr_http_route(s, TR_HTTP_GET | TR_HTTP_POST, "/a", h_echo, NULL, &err),
+        TR_OK);
+    assert_int_equal(tr_http_route(s, TR_HTTP_POST, "/a", h_echo, NULL, &err),
                      TR_EINVAL);
     assert_int_equal(tr_http_route(s, TR_HTTP_PUT, "/a", h_echo, NULL, &err),
                      TR_OK);
@@ -427,8 +424,7 @@ test_params(void **state)
 
     /* POST form: body values first, then the query string */
     const char *form = "match[]=body1&x=from-body&match[]=body%202";
-    request("POST", "/params?match[]=query1&x=from-query", form,
-            strlen(form),
+    request("POST", "/params?match[]=query1&x=from-query", form, strlen(form),
             (const char *const[]){
                 "Content-Type: application/x-www-form-urlencoded", NULL},
             &r);
@@ -453,9 +449,9 @@ static void
 gzip_data(const void *in, size_t len, int window_bits, struct tr_buf *out)
 {
     z_stream zs = {0};
-    assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, window_bits, 8,
-                                  Z_DEFAULT_STRATEGY),
-                     Z_OK);
+    assert_int_equal(
+        deflateInit2(&zs, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY),
+        Z_OK);
     size_t cap = deflateBound(&zs, (uLong)len) + 64;
     tr_buf_reserve(out, cap);
     zs.next_in = (Bytef *)in;
@@ -665,11 +661,12 @@ test_metrics_endpoint(void **state)
     assert_non_null(strstr(body, "# TYPE tr_request_duration_seconds "
                                  "histogram\n"));
     assert_non_null(strstr(
-        body, "tr_request_duration_seconds_bucket{method=\"GET\",route=\"/"
-              "api/v1/label/{name}/values\",status_code=\"200\",le=\"+Inf\"} "));
-    assert_non_null(strstr(
-        body, "tr_request_duration_seconds_count{method=\"GET\","
-              "route=\"other\",status_code=\"404\"} "));
+        body,
+        "tr_request_duration_seconds_bucket{method=\"GET\",route=\"/"
+        "api/v1/label/{name}/values\",status_code=\"200\",le=\"+Inf\"} "));
+    assert_non_null(strstr(body,
+                           "tr_request_duration_seconds_count{method=\"GET\","
+                           "route=\"other\",status_code=\"404\"} "));
     assert_non_null(strstr(body, "tr_request_received_bytes_total{route=\"/"
                                  "body\"} "));
     assert_non_null(strstr(body, "tr_inflight_requests 1\n"));
@@ -696,8 +693,7 @@ slow_client(void *arg)
 /* Sends raw bytes on a fresh connection, then either hangs up at once or
  * reads what comes back until the server closes or 2 s pass. */
 static void
-raw_exchange(const char *data, size_t len, bool hang_up, char *out,
-             size_t cap)
+raw_exchange(const char *data, size_t len, bool hang_up, char *out, size_t cap)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
@@ -818,19 +814,18 @@ test_codecs(void **state)
 
     /* exact limit passes, one byte less fails */
     tr_buf_reset(&out);
-    assert_int_equal(tr_http_decode_gzip(gz.data, gz.len, 2 * len, &out,
-                                         &err),
+    assert_int_equal(tr_http_decode_gzip(gz.data, gz.len, 2 * len, &out, &err),
                      TR_OK);
     tr_buf_reset(&out);
-    assert_int_equal(tr_http_decode_gzip(gz.data, gz.len, 2 * len - 1, &out,
-                                         &err),
-                     TR_ELIMIT);
+    assert_int_equal(
+        tr_http_decode_gzip(gz.data, gz.len, 2 * len - 1, &out, &err),
+        TR_ELIMIT);
 
     /* truncated input */
     tr_buf_reset(&out);
-    assert_int_equal(tr_http_decode_gzip(gz.data, gz.len / 2 - 5, 1000, &out,
-                                         &err),
-                     TR_EINVAL);
+    assert_int_equal(
+        tr_http_decode_gzip(gz.data, gz.len / 2 - 5, 1000, &out, &err),
+        TR_EINVAL);
     assert_non_null(strstr(err.msg, "truncated"));
     /* trailing garbage after a gzip member */
     tr_buf_append(&gz, "xyz", 3);
@@ -846,9 +841,8 @@ test_codecs(void **state)
                      TR_OK);
     assert_memory_equal(out.data, text, len);
     tr_buf_reset(&out);
-    assert_int_equal(tr_http_decode_snappy(sn.data, sn.len, len - 1, &out,
-                                           &err),
-                     TR_ELIMIT);
+    assert_int_equal(
+        tr_http_decode_snappy(sn.data, sn.len, len - 1, &out, &err), TR_ELIMIT);
     assert_int_equal(out.len, 0); /* nothing decoded */
 
     /* dispatcher */
@@ -857,8 +851,7 @@ test_codecs(void **state)
                      TR_ENOTFOUND);
     assert_string_equal(err.msg, "cannot decode body: unsupported "
                                  "Content-Encoding \"zstd\"");
-    assert_int_equal(tr_http_decode(NULL, "abc", 3, 2, &out, &err),
-                     TR_ELIMIT);
+    assert_int_equal(tr_http_decode(NULL, "abc", 3, 2, &out, &err), TR_ELIMIT);
     assert_int_equal(tr_http_decode("", "abc", 3, 3, &out, &err), TR_OK);
     assert_int_equal(out.len, 3);
 
@@ -886,8 +879,8 @@ main(void)
     const struct CMUnitTest codec_tests[] = {
         cmocka_unit_test(test_codecs),
     };
-    int failed = cmocka_run_group_tests_name("server", server_tests, setup,
-                                             teardown);
+    int failed =
+        cmocka_run_group_tests_name("server", server_tests, setup, teardown);
     failed += cmocka_run_group_tests_name("codecs", codec_tests, NULL, NULL);
     curl_global_cleanup();
     return failed;

@@ -133,15 +133,21 @@ test_string_escaping(void **state)
     check_string("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80", 9,
                  "\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\"");
     /* invalid bytes become U+FFFD, one per bad byte */
-    check_string("a\xFF" "b", 3, "\"a\xEF\xBF\xBD" "b\"");
-    check_string("\xC3", 1, "\"\xEF\xBF\xBD\"");          /* truncated */
-    check_string("\xC0\xAF", 2,                            /* overlong */
+    check_string("a\xFF"
+                 "b",
+                 3,
+                 "\"a\xEF\xBF\xBD"
+                 "b\"");
+    check_string("\xC3", 1, "\"\xEF\xBF\xBD\""); /* truncated */
+    check_string("\xC0\xAF", 2,                  /* overlong */
                  "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");
-    check_string("\xED\xA0\x80", 3,                        /* surrogate */
+    check_string("\xED\xA0\x80", 3, /* surrogate */
                  "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
     check_string("\xF4\x90\x80\x80", 4, /* above U+10FFFF */
                  "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
-    check_string("\xE2\x82" "x", 3, "\"\xEF\xBF\xBD\xEF\xBF\xBDx\"");
+    check_string("\xE2\x82"
+                 "x",
+                 3, "\"\xEF\xBF\xBD\xEF\xBF\xBDx\"");
 
     /* keys are escaped the same way */
     struct tr_buf b = TR_BUF_INIT;
@@ -248,33 +254,24 @@ test_format_float_go(void **state)
         char fmt;
         const char *want;
     } cases[] = {
-        {1, 'g', "1"},
-        {100000, 'g', "100000"},
-        {1e6, 'g', "1e+06"},
-        {123456789, 'g', "1.23456789e+08"},
-        {0.0001, 'g', "0.0001"},
-        {0.00001, 'g', "1e-05"},
-        {0.005, 'g', "0.005"},
-        {2.5, 'g', "2.5"},
-        {-3, 'g', "-3"},
-        {NAN, 'g', "NaN"},
-        {INFINITY, 'g', "+Inf"},
-        {-INFINITY, 'e', "-Inf"},
-        {1, 'e', "1e+00"},
-        {1234.5, 'e', "1.2345e+03"},
-        {1234.5, 'f', "1234.5"},
-        {0.25, 'f', "0.25"},
+        {1, 'g', "1"},           {100000, 'g', "100000"},
+        {1e6, 'g', "1e+06"},     {123456789, 'g', "1.23456789e+08"},
+        {0.0001, 'g', "0.0001"}, {0.00001, 'g', "1e-05"},
+        {0.005, 'g', "0.005"},   {2.5, 'g', "2.5"},
+        {-3, 'g', "-3"},         {NAN, 'g', "NaN"},
+        {INFINITY, 'g', "+Inf"}, {-INFINITY, 'e', "-Inf"},
+        {1, 'e', "1e+00"},       {1234.5, 'e', "1.2345e+03"},
+        {1234.5, 'f', "1234.5"}, {0.25, 'f', "0.25"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        size_t n = tr_json_format_float(cases[i].v, cases[i].fmt, out,
-                                        sizeof(out));
+        size_t n =
+            tr_json_format_float(cases[i].v, cases[i].fmt, out, sizeof(out));
         assert_string_equal(out, cases[i].want);
         assert_int_equal(n, strlen(cases[i].want));
     }
     /* too small a buffer: truncated but the full length is reported */
     char small[4];
-    assert_int_equal(tr_json_format_float(1e10, 'f', small, sizeof(small)),
-                     11);
+    assert_int_equal(tr_json_format_float(1e10, 'f', small, sizeof(small)), 11);
     assert_string_equal(small, "100");
 }
 
@@ -285,12 +282,9 @@ test_unix_ms(void **state)
         int64_t ms;
         const char *want;
     } cases[] = {
-        {4000, "4"},
-        {1700000000123, "1700000000.123"},
-        {1500, "1.500"},
-        {1005, "1.005"},
-        {-1500, "-1.500"},
-        {0, "0"},
+        {4000, "4"},       {1700000000123, "1700000000.123"},
+        {1500, "1.500"},   {1005, "1.005"},
+        {-1500, "-1.500"}, {0, "0"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct tr_buf b = TR_BUF_INIT;

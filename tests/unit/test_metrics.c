@@ -38,8 +38,8 @@ assert_lines(const char *text, const char *const *want)
         assert_non_null(nl);
         size_t len = (size_t)(nl - p);
         if (len != strlen(want[i]) || memcmp(p, want[i], len) != 0) {
-            print_error("line %zu: got '%.*s' want '%s'\n", i + 1, (int)len,
-                        p, want[i]);
+            print_error("line %zu: got '%.*s' want '%s'\n", i + 1, (int)len, p,
+                        want[i]);
             fail();
         }
         p = nl + 1;
@@ -59,13 +59,12 @@ test_exposition_text(void **state)
     tr_counter_add(c, 2.5);
     tr_counter_add(c, -7); /* ignored */
 
-    struct tr_gauge_vec *gv = tr_gauge_vec_register(
-        r, "aa_temperature", "Line one\nback\\slash",
-        (const char *[]){"room", "floor"}, 2, &err);
+    struct tr_gauge_vec *gv =
+        tr_gauge_vec_register(r, "aa_temperature", "Line one\nback\\slash",
+                              (const char *[]){"room", "floor"}, 2, &err);
     assert_non_null(gv);
     tr_gauge_set(tr_gauge_vec_get(gv, (const char *[]){"b\"q", "1"}), -3);
-    tr_gauge_set(tr_gauge_vec_get(gv, (const char *[]){"a\nx\\y", "2"}),
-                 1e6);
+    tr_gauge_set(tr_gauge_vec_get(gv, (const char *[]){"a\nx\\y", "2"}), 1e6);
     struct tr_gauge *g = tr_gauge_vec_get(gv, (const char *[]){"c", NULL});
     tr_gauge_inc(g);
     tr_gauge_inc(g);
@@ -127,9 +126,8 @@ test_registration_rules(void **state)
         tr_counter_vec_register(r, "x_total", "h", lbl, 2, &err);
     assert_non_null(a);
     /* Same shape: the same family comes back. */
-    assert_ptr_equal(tr_counter_vec_register(r, "x_total", "other help", lbl,
-                                             2, &err),
-                     a);
+    assert_ptr_equal(
+        tr_counter_vec_register(r, "x_total", "other help", lbl, 2, &err), a);
     /* Same name, other kind or labels: error naming the metric. */
     assert_null(tr_gauge_vec_register(r, "x_total", "h", lbl, 2, &err));
     assert_int_equal(err.code, TR_EINVAL);
@@ -139,9 +137,9 @@ test_registration_rules(void **state)
 
     /* Histograms also compare buckets. */
     assert_non_null(tr_histogram_register(r, "h_seconds", "h", NULL, 0, &err));
-    assert_non_null(tr_histogram_register(
-        r, "h_seconds", "h", tr_metrics_duration_buckets,
-        tr_metrics_duration_buckets_len, &err));
+    assert_non_null(
+        tr_histogram_register(r, "h_seconds", "h", tr_metrics_duration_buckets,
+                              tr_metrics_duration_buckets_len, &err));
     assert_null(tr_histogram_register(r, "h_seconds", "h",
                                       (const double[]){1, 2}, 2, &err));
 
@@ -150,20 +148,20 @@ test_registration_rules(void **state)
     assert_null(tr_counter_register(r, "has-dash", "h", &err));
     assert_null(tr_counter_register(r, "", "h", &err));
     assert_non_null(tr_counter_register(r, "ns:sub_total", "h", &err));
-    assert_null(tr_counter_vec_register(r, "y", "h", (const char *[]){"__x"},
-                                        1, &err));
-    assert_null(tr_counter_vec_register(r, "y", "h", (const char *[]){"a:b"},
-                                        1, &err));
-    assert_null(tr_counter_vec_register(r, "y", "h",
-                                        (const char *[]){"a", "a"}, 2, &err));
+    assert_null(
+        tr_counter_vec_register(r, "y", "h", (const char *[]){"__x"}, 1, &err));
+    assert_null(
+        tr_counter_vec_register(r, "y", "h", (const char *[]){"a:b"}, 1, &err));
+    assert_null(tr_counter_vec_register(r, "y", "h", (const char *[]){"a", "a"},
+                                        2, &err));
     assert_null(tr_histogram_vec_register(r, "y", "h", NULL, 0,
                                           (const char *[]){"le"}, 1, &err));
     assert_non_null(strstr(err.msg, "reserved"));
     /* Bad buckets. */
-    assert_null(tr_histogram_register(r, "y", "h", (const double[]){2, 1}, 2,
-                                      &err));
-    assert_null(tr_histogram_register(r, "y", "h",
-                                      (const double[]){1, NAN}, 2, &err));
+    assert_null(
+        tr_histogram_register(r, "y", "h", (const double[]){2, 1}, 2, &err));
+    assert_null(
+        tr_histogram_register(r, "y", "h", (const double[]){1, NAN}, 2, &err));
     /* A trailing +Inf is accepted and implicit. */
     struct tr_histogram *h = tr_histogram_register(
         r, "z", "h", (const double[]){1, INFINITY}, 2, &err);
@@ -297,23 +295,20 @@ test_callbacks_and_process(void **state)
     struct tr_metrics_registry *r = tr_metrics_registry_create();
     struct tr_err err;
     double v = 42;
-    assert_int_equal(tr_gauge_func_register(r, "q_value", "h", answer, &v,
-                                            &err),
-                     TR_OK);
+    assert_int_equal(
+        tr_gauge_func_register(r, "q_value", "h", answer, &v, &err), TR_OK);
     /* idempotent for the same kind, error for another */
-    assert_int_equal(tr_gauge_func_register(r, "q_value", "h", answer, &v,
-                                            &err),
-                     TR_OK);
-    assert_int_equal(tr_counter_func_register(r, "q_value", "h", answer, &v,
-                                              &err),
-                     TR_EINVAL);
+    assert_int_equal(
+        tr_gauge_func_register(r, "q_value", "h", answer, &v, &err), TR_OK);
+    assert_int_equal(
+        tr_counter_func_register(r, "q_value", "h", answer, &v, &err),
+        TR_EINVAL);
     assert_int_equal(tr_metrics_register_process(r, &err), TR_OK);
     assert_int_equal(tr_metrics_register_process(r, &err), TR_OK);
     v = 7;
     char *text = expose(r);
     assert_non_null(strstr(text, "# TYPE q_value gauge\nq_value 7\n"));
-    assert_non_null(
-        strstr(text, "# TYPE process_cpu_seconds_total counter\n"));
+    assert_non_null(strstr(text, "# TYPE process_cpu_seconds_total counter\n"));
     const char *names[] = {"\nprocess_resident_memory_bytes ",
                            "\nprocess_virtual_memory_bytes ",
                            "\nprocess_open_fds ",
