@@ -255,7 +255,8 @@ get_double(struct jctx *c, json_t *j, double *out)
             *out = -INFINITY;
             return TR_OK;
         }
-        if (*s != '\0' && (*s == '-' || *s == '.' || (*s >= '0' && *s <= '9'))) {
+        if (*s != '\0' &&
+            (*s == '-' || *s == '.' || (*s >= '0' && *s <= '9'))) {
             errno = 0;
             *out = strtod(s, &end);
             if (*end == '\0' && errno == 0) {
@@ -497,8 +498,9 @@ decode_value(struct jctx *c, const ProtobufCFieldDescriptor *f, json_t *j,
         return TR_OK;
     case PROTOBUF_C_TYPE_ENUM:
         if (json_is_string(j)) {
-            const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value_by_name(
-                f->descriptor, json_string_value(j));
+            const ProtobufCEnumValue *ev =
+                protobuf_c_enum_descriptor_get_value_by_name(
+                    f->descriptor, json_string_value(j));
 
             if (ev != NULL) {
                 *(int32_t *)dst = ev->value;
@@ -535,8 +537,7 @@ decode_value(struct jctx *c, const ProtobufCFieldDescriptor *f, json_t *j,
             return get_hex_id(c, json_string_value(j), json_string_length(j),
                               id_size, dst);
         }
-        return get_base64(c, json_string_value(j), json_string_length(j),
-                          dst);
+        return get_base64(c, json_string_value(j), json_string_length(j), dst);
     }
     case PROTOBUF_C_TYPE_MESSAGE: {
         const ProtobufCMessageDescriptor *sub = f->descriptor;
@@ -711,9 +712,9 @@ decode_json(struct tr_arena *arena, const ProtobufCMessageDescriptor *desc,
 
 int
 tr_otlp_decode_message(struct tr_arena *arena, enum tr_otlp_format fmt,
-                       const ProtobufCMessageDescriptor *desc,
-                       const char *what, const void *data, size_t len,
-                       ProtobufCMessage **out, struct tr_err *err)
+                       const ProtobufCMessageDescriptor *desc, const char *what,
+                       const void *data, size_t len, ProtobufCMessage **out,
+                       struct tr_err *err)
 {
     ProtobufCAllocator alloc;
     ProtobufCMessage *msg;
@@ -722,8 +723,10 @@ tr_otlp_decode_message(struct tr_arena *arena, enum tr_otlp_format fmt,
         /* Empty body: protobuf's empty message, and an empty request. */
         msg = new_message(arena, desc);
         if (msg == NULL) {
-            return tr_err_set(err, TR_ENOMEM, "cannot decode OTLP %s: out "
-                              "of memory", what);
+            return tr_err_set(err, TR_ENOMEM,
+                              "cannot decode OTLP %s: out "
+                              "of memory",
+                              what);
         }
         *out = msg;
         return TR_OK;

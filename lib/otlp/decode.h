@@ -79,8 +79,7 @@ const char *tr_otlp_format_content_type(enum tr_otlp_format fmt);
  */
 int tr_otlp_metrics_decode(struct tr_arena *arena, enum tr_otlp_format fmt,
                            const void *data, size_t len,
-                           tr_otlp_metrics_request **out,
-                           struct tr_err *err);
+                           tr_otlp_metrics_request **out, struct tr_err *err);
 
 /* Same for ExportLogsServiceRequest. */
 int tr_otlp_logs_decode(struct tr_arena *arena, enum tr_otlp_format fmt,

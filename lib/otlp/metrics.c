@@ -143,8 +143,7 @@ lbl_vec_set(struct lbl_vec *v, const char *name, const char *value)
 static int
 cmp_lbl_name(const void *a, const void *b)
 {
-    return strcmp(((const struct lbl *)a)->name,
-                  ((const struct lbl *)b)->name);
+    return strcmp(((const struct lbl *)a)->name, ((const struct lbl *)b)->name);
 }
 
 /* Sort key for attributes: by key, stable through the original index. */
@@ -291,8 +290,8 @@ value_string(struct tx *x, const any_value *v)
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE:
         tr_buf_reset(&x->text);
-        if (append_base64(&x->text, v->bytes_value.data,
-                          v->bytes_value.len) != TR_OK) {
+        if (append_base64(&x->text, v->bytes_value.data, v->bytes_value.len) !=
+            TR_OK) {
             return NULL;
         }
         return tr_arena_strndup(x->arena, x->text.data ? x->text.data : "",
@@ -406,8 +405,8 @@ attribute_labels(struct tx *x, key_value *const *attrs, size_t n_attrs,
         }
         for (size_t j = 0; j < v->n; j++) {
             if (strcmp(v->v[j].name, name) == 0) {
-                v->v[j].value = tr_arena_sprintf(x->arena, "%s;%s",
-                                                 v->v[j].value, value);
+                v->v[j].value =
+                    tr_arena_sprintf(x->arena, "%s;%s", v->v[j].value, value);
                 if (v->v[j].value == NULL) {
                     rc = TR_ENOMEM;
                 }
@@ -656,10 +655,11 @@ add_exemplar(struct tx *x, struct series *s, const otlp_exemplar *e)
     }
     prometheus__exemplar__init(pe);
     pe->timestamp = ns_to_ms(e->time_unix_nano);
-    pe->value = e->value_case ==
-                        OPENTELEMETRY__PROTO__METRICS__V1__EXEMPLAR__VALUE_AS_INT
-                    ? (double)e->as_int
-                    : e->as_double;
+    pe->value =
+        e->value_case ==
+                OPENTELEMETRY__PROTO__METRICS__V1__EXEMPLAR__VALUE_AS_INT
+            ? (double)e->as_int
+            : e->as_double;
     for (int k = 0; k < 2; k++) {
         const ProtobufCBinaryData *id = k == 0 ? &e->trace_id : &e->span_id;
         const char *name = k == 0 ? "trace_id" : "span_id";
@@ -771,8 +771,9 @@ add_number_points(struct tx *x, const char *name, number_point *const *pts,
         if (p->value_case ==
             OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT) {
             v = (double)p->as_int;
-        } else if (p->value_case ==
-                   OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE) {
+        } else if (
+            p->value_case ==
+            OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE) {
             v = p->as_double;
         }
         if (p->flags & 1) {
@@ -806,8 +807,8 @@ float_label(struct tx *x, double v)
 }
 
 static int
-add_histogram_points(struct tx *x, const char *family,
-                     hist_point *const *pts, size_t n)
+add_histogram_points(struct tx *x, const char *family, hist_point *const *pts,
+                     size_t n)
 {
     const char *bucket = tr_arena_sprintf(x->arena, "%s_bucket", family);
     const char *sum = tr_arena_sprintf(x->arena, "%s_sum", family);
@@ -832,16 +833,16 @@ add_histogram_points(struct tx *x, const char *family,
         }
         if (p->sum_opt_case ==
                 OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT__SUM_OPT_SUM &&
-            add_sample(x, sum, NULL, NULL, stale ? stale_nan() : p->sum,
-                       ts) == NULL) {
+            add_sample(x, sum, NULL, NULL, stale ? stale_nan() : p->sum, ts) ==
+                NULL) {
             return TR_ENOMEM;
         }
         if (add_sample(x, count, NULL, NULL,
                        stale ? stale_nan() : (double)p->count, ts) == NULL) {
             return TR_ENOMEM;
         }
-        bucket_series = tr_arena_alloc(x->arena,
-                                       (nb + 1) * sizeof(*bucket_series));
+        bucket_series =
+            tr_arena_alloc(x->arena, (nb + 1) * sizeof(*bucket_series));
         if (bucket_series == NULL) {
             return TR_ENOMEM;
         }
@@ -867,10 +868,11 @@ add_histogram_points(struct tx *x, const char *family,
         /* An exemplar goes to the smallest bucket bound >= its value. */
         for (size_t e = 0; e < p->n_exemplars; e++) {
             const otlp_exemplar *ex = p->exemplars[e];
-            double v = ex->value_case ==
-                               OPENTELEMETRY__PROTO__METRICS__V1__EXEMPLAR__VALUE_AS_INT
-                           ? (double)ex->as_int
-                           : ex->as_double;
+            double v =
+                ex->value_case ==
+                        OPENTELEMETRY__PROTO__METRICS__V1__EXEMPLAR__VALUE_AS_INT
+                    ? (double)ex->as_int
+                    : ex->as_double;
             struct series *target = NULL;
             double best = INFINITY;
 
@@ -894,8 +896,8 @@ add_histogram_points(struct tx *x, const char *family,
 }
 
 static int
-add_summary_points(struct tx *x, const char *family,
-                   summary_point *const *pts, size_t n)
+add_summary_points(struct tx *x, const char *family, summary_point *const *pts,
+                   size_t n)
 {
     const char *sum = tr_arena_sprintf(x->arena, "%s_sum", family);
     const char *count = tr_arena_sprintf(x->arena, "%s_count", family);
@@ -911,8 +913,8 @@ add_summary_points(struct tx *x, const char *family,
         if (point_base(x, p->attributes, p->n_attributes) != TR_OK) {
             return TR_ENOMEM;
         }
-        if (add_sample(x, sum, NULL, NULL, stale ? stale_nan() : p->sum,
-                       ts) == NULL ||
+        if (add_sample(x, sum, NULL, NULL, stale ? stale_nan() : p->sum, ts) ==
+                NULL ||
             add_sample(x, count, NULL, NULL,
                        stale ? stale_nan() : (double)p->count, ts) == NULL) {
             return TR_ENOMEM;
@@ -922,8 +924,7 @@ add_summary_points(struct tx *x, const char *family,
 
             if (ql == NULL ||
                 add_sample(x, family, "quantile", ql,
-                           stale ? stale_nan()
-                                 : p->quantile_values[q]->value,
+                           stale ? stale_nan() : p->quantile_values[q]->value,
                            ts) == NULL) {
                 return TR_ENOMEM;
             }
@@ -995,8 +996,7 @@ add_metadata(struct tx *x, const char *family,
              Prometheus__MetricMetadata__MetricType type, const otlp_metric *m)
 {
     Prometheus__MetricMetadata *md = tr_arena_alloc(x->arena, sizeof(*md));
-    void **arr = grow_ptrs(x->arena, (void **)x->meta, x->n_meta,
-                           &x->cap_meta);
+    void **arr = grow_ptrs(x->arena, (void **)x->meta, x->n_meta, &x->cap_meta);
 
     if (md == NULL || arr == NULL) {
         return TR_ENOMEM;
@@ -1127,9 +1127,9 @@ add_target_info(struct tx *x, key_value *const *attrs, size_t n_attrs,
                 uint64_t earliest, uint64_t latest)
 {
     size_t others = n_attrs;
-    int64_t step = (x->opts.lookback_ms > 0 ? x->opts.lookback_ms
-                                            : DEFAULT_LOOKBACK_MS) /
-                   2;
+    int64_t step =
+        (x->opts.lookback_ms > 0 ? x->opts.lookback_ms : DEFAULT_LOOKBACK_MS) /
+        2;
     int64_t lo_ms = ns_to_ms(earliest), hi_ms = ns_to_ms(latest), t;
     int64_t steps;
 
@@ -1194,9 +1194,9 @@ translate_resource(struct tx *x, const resource_metrics *rm)
         if (x->job != NULL && has_attr(attrs, n_attrs, "service.namespace")) {
             const char *nss = value_string(x, ns);
 
-            x->job = nss != NULL ? tr_arena_sprintf(x->arena, "%s/%s", nss,
-                                                    x->job)
-                                 : NULL;
+            x->job = nss != NULL
+                         ? tr_arena_sprintf(x->arena, "%s/%s", nss, x->job)
+                         : NULL;
         }
         if (x->job == NULL) {
             return TR_ENOMEM;
@@ -1238,8 +1238,8 @@ finish(struct tx *x)
     }
     prometheus__write_request__init(wr);
     if (x->n_series > 0) {
-        wr->timeseries = tr_arena_alloc(x->arena,
-                                        x->n_series * sizeof(*wr->timeseries));
+        wr->timeseries =
+            tr_arena_alloc(x->arena, x->n_series * sizeof(*wr->timeseries));
         if (wr->timeseries == NULL) {
             return TR_ENOMEM;
         }

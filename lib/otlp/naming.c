@@ -7,15 +7,32 @@
 
 /* UCUM units to the Prometheus words (the table Prometheus uses). */
 static const char *const unit_words[][2] = {
-    {"d", "days"},        {"h", "hours"},        {"min", "minutes"},
-    {"s", "seconds"},     {"ms", "milliseconds"}, {"us", "microseconds"},
-    {"ns", "nanoseconds"}, {"By", "bytes"},      {"KiBy", "kibibytes"},
-    {"MiBy", "mebibytes"}, {"GiBy", "gibibytes"}, {"TiBy", "tibibytes"},
-    {"KBy", "kilobytes"}, {"MBy", "megabytes"},  {"GBy", "gigabytes"},
-    {"TBy", "terabytes"}, {"m", "meters"},       {"V", "volts"},
-    {"A", "amperes"},     {"J", "joules"},       {"W", "watts"},
-    {"g", "grams"},       {"Cel", "celsius"},    {"Hz", "hertz"},
-    {"1", ""},            {"%", "percent"},
+    {"d", "days"},
+    {"h", "hours"},
+    {"min", "minutes"},
+    {"s", "seconds"},
+    {"ms", "milliseconds"},
+    {"us", "microseconds"},
+    {"ns", "nanoseconds"},
+    {"By", "bytes"},
+    {"KiBy", "kibibytes"},
+    {"MiBy", "mebibytes"},
+    {"GiBy", "gibibytes"},
+    {"TiBy", "tibibytes"},
+    {"KBy", "kilobytes"},
+    {"MBy", "megabytes"},
+    {"GBy", "gigabytes"},
+    {"TBy", "terabytes"},
+    {"m", "meters"},
+    {"V", "volts"},
+    {"A", "amperes"},
+    {"J", "joules"},
+    {"W", "watts"},
+    {"g", "grams"},
+    {"Cel", "celsius"},
+    {"Hz", "hertz"},
+    {"1", ""},
+    {"%", "percent"},
 };
 
 /* The unit after '/' becomes "per_<singular>". */
@@ -75,8 +92,8 @@ lookup(const char *const table[][2], size_t rows, const char *key, size_t n)
 static void
 trim_space(const char **s, size_t *n)
 {
-    while (*n > 0 && (**s == ' ' || **s == '\t' || **s == '\n' ||
-                      **s == '\r' || **s == '\v' || **s == '\f')) {
+    while (*n > 0 && (**s == ' ' || **s == '\t' || **s == '\n' || **s == '\r' ||
+                      **s == '\v' || **s == '\f')) {
         (*s)++;
         (*n)--;
     }
@@ -112,8 +129,8 @@ unit_words_of(struct tr_arena *a, const char *unit, char **main_out,
 
     trim_space(&m, &mn);
     if (mn > 0 && !has_brace(m, mn)) {
-        const char *w = lookup(unit_words, sizeof(unit_words) /
-                               sizeof(unit_words[0]), m, mn);
+        const char *w = lookup(
+            unit_words, sizeof(unit_words) / sizeof(unit_words[0]), m, mn);
 
         raw_main = w != NULL ? w : m;
         raw_main_n = w != NULL ? strlen(w) : mn;
@@ -124,8 +141,9 @@ unit_words_of(struct tr_arena *a, const char *unit, char **main_out,
 
         trim_space(&p, &pn);
         if (pn > 0 && !has_brace(p, pn)) {
-            const char *w = lookup(per_unit_words, sizeof(per_unit_words) /
-                                   sizeof(per_unit_words[0]), p, pn);
+            const char *w = lookup(
+                per_unit_words,
+                sizeof(per_unit_words) / sizeof(per_unit_words[0]), p, pn);
 
             raw_per = w != NULL ? w : p;
             raw_per_n = w != NULL ? strlen(w) : pn;
@@ -259,9 +277,9 @@ is_metric_or_underscore(char ch)
 }
 
 char *
-tr_otlp_metric_name(struct tr_arena *arena, const char *name,
-                    const char *unit, enum tr_otlp_name_kind kind,
-                    bool with_suffixes, bool *invalid)
+tr_otlp_metric_name(struct tr_arena *arena, const char *name, const char *unit,
+                    enum tr_otlp_name_kind kind, bool with_suffixes,
+                    bool *invalid)
 {
     const char *nm = name != NULL ? name : "";
     size_t cap = strlen(nm) / 2 + 5;
@@ -397,8 +415,7 @@ tr_otlp_unit_name(struct tr_arena *arena, const char *unit)
     if (main_w[0] != '\0' && per_w[0] != '\0') {
         out = tr_arena_sprintf(arena, "%s_%s", main_w, per_w);
     } else {
-        out = tr_arena_sprintf(arena, "%s", main_w[0] != '\0' ? main_w
-                                                              : per_w);
+        out = tr_arena_sprintf(arena, "%s", main_w[0] != '\0' ? main_w : per_w);
     }
     if (out == NULL) {
         return NULL;

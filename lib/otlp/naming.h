@@ -42,8 +42,8 @@ struct tr_arena;
 /* What the metric is, as far as its name is concerned. */
 enum tr_otlp_name_kind {
     TR_OTLP_NAME_GAUGE,
-    TR_OTLP_NAME_COUNTER,         /* monotonic cumulative sum: "_total" */
-    TR_OTLP_NAME_UPDOWN_COUNTER,  /* non-monotonic sum: no type suffix */
+    TR_OTLP_NAME_COUNTER,        /* monotonic cumulative sum: "_total" */
+    TR_OTLP_NAME_UPDOWN_COUNTER, /* non-monotonic sum: no type suffix */
     TR_OTLP_NAME_HISTOGRAM,
     TR_OTLP_NAME_SUMMARY,
 };

@@ -23,9 +23,8 @@ struct tr_err;
  * Appends the response for `signal` in `fmt` to out. message may be NULL.
  * TR_OK or TR_ENOMEM.
  */
-int tr_otlp_response_encode(enum tr_otlp_signal signal,
-                            enum tr_otlp_format fmt, int64_t rejected,
-                            const char *message, struct tr_buf *out,
-                            struct tr_err *err);
+int tr_otlp_response_encode(enum tr_otlp_signal signal, enum tr_otlp_format fmt,
+                            int64_t rejected, const char *message,
+                            struct tr_buf *out, struct tr_err *err);
 
 #endif

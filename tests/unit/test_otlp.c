@@ -81,9 +81,9 @@ series_text(const Prometheus__TimeSeries *ts, char *out, size_t size)
         if (strcmp(ts->labels[i]->name, "__name__") == 0) {
             continue;
         }
-        n += (size_t)snprintf(out + n, size - n, "%s%s=\"%s\"",
-                              first ? "" : ",", ts->labels[i]->name,
-                              ts->labels[i]->value);
+        n +=
+            (size_t)snprintf(out + n, size - n, "%s%s=\"%s\"", first ? "" : ",",
+                             ts->labels[i]->name, ts->labels[i]->value);
         first = false;
     }
     if (n < size) {
@@ -138,8 +138,7 @@ check_sorted_unique(const Prometheus__WriteRequest *wr)
         const Prometheus__TimeSeries *s = wr->timeseries[i];
 
         for (size_t j = 1; j < s->n_labels; j++) {
-            assert_true(strcmp(s->labels[j - 1]->name, s->labels[j]->name) <
-                        0);
+            assert_true(strcmp(s->labels[j - 1]->name, s->labels[j]->name) < 0);
         }
     }
 }
@@ -193,8 +192,7 @@ test_metric_names(void **state)
     check_name("cpu_usage", "1", G, true, "cpu_usage_ratio");
     check_name("cpu_usage_ratio", "1", G, true, "cpu_usage_ratio");
     check_name("items", "1", C, true, "items_total");
-    check_name("response_time", "ms", S, true,
-               "response_time_milliseconds");
+    check_name("response_time", "ms", S, true, "response_time_milliseconds");
     check_name("memory.usage", "By", G, true, "memory_usage_bytes");
     check_name("mem", "KiBy", G, true, "mem_kibibytes");
     check_name("temp", "Cel", G, true, "temp_celsius");
@@ -206,11 +204,9 @@ test_metric_names(void **state)
     check_name("custom_metric", "custom_unit", G, true,
                "custom_metric_custom_unit");
     check_name("custom_metric", "{custom}", G, true, "custom_metric");
-    check_name("custom_metric", "By/{custom}", G, true,
-               "custom_metric_bytes");
+    check_name("custom_metric", "By/{custom}", G, true, "custom_metric_bytes");
     check_name("http.requests", "{request}", C, true, "http_requests_total");
-    check_name("response_time_seconds", "s", G, true,
-               "response_time_seconds");
+    check_name("response_time_seconds", "s", G, true, "response_time_seconds");
     check_name("metric__with__multiple__underscores",
                "unit__multiple__underscores", G, true,
                "metric_with_multiple_underscores_unit_multiple_underscores");
@@ -222,8 +218,7 @@ test_metric_names(void **state)
     check_name("@#$%", "", G, true, NULL);
     check_name("", "", G, true, NULL);
     /* Like Prometheus, a per-unit already in the name is added again. */
-    check_name("io_per_second", "1/s", G, true,
-               "io_per_second_per_second");
+    check_name("io_per_second", "1/s", G, true, "io_per_second_per_second");
 
     /* Without suffixes: only character escaping. */
     check_name("metric@with#special$chars", "s", G, false,
@@ -245,8 +240,7 @@ check_label(const char *key, bool keep_underscore, const char *want)
         assert_null(got);
         assert_true(invalid);
     } else if (got == NULL || strcmp(got, want) != 0) {
-        fail_msg("label name(%s) = %s, want %s", key, got ? got : "NULL",
-                 want);
+        fail_msg("label name(%s) = %s, want %s", key, got ? got : "NULL", want);
     }
     tr_arena_destroy(a);
 }
@@ -283,12 +277,12 @@ test_unit_names(void **state)
 
 /* ---- translation ---------------------------------------------------- */
 
-#define RESOURCE                                                             \
-    "\"resource\":{\"attributes\":["                                         \
-    "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"api\"}},"        \
-    "{\"key\":\"service.namespace\",\"value\":{\"stringValue\":\"shop\"}},"  \
-    "{\"key\":\"service.instance.id\",\"value\":{\"stringValue\":\"i-1\"}}," \
-    "{\"key\":\"deployment.environment\",\"value\":{\"stringValue\":"        \
+#define RESOURCE                                                               \
+    "\"resource\":{\"attributes\":["                                           \
+    "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"api\"}},"          \
+    "{\"key\":\"service.namespace\",\"value\":{\"stringValue\":\"shop\"}},"    \
+    "{\"key\":\"service.instance.id\",\"value\":{\"stringValue\":\"i-1\"}},"   \
+    "{\"key\":\"deployment.environment\",\"value\":{\"stringValue\":"          \
     "\"prod\"}}]}"
 
 /* A gauge built with protobuf-c, packed, decoded and translated. */
@@ -367,9 +361,9 @@ test_gauge_from_protobuf(void **state)
     buf = tr_malloc(len);
     assert_non_null(buf);
     protobuf_c_message_pack(&req.base, buf);
-    assert_int_equal(tr_otlp_metrics_decode(a, TR_OTLP_PROTOBUF, buf, len,
-                                            &got, NULL),
-                     TR_OK);
+    assert_int_equal(
+        tr_otlp_metrics_decode(a, TR_OTLP_PROTOBUF, buf, len, &got, NULL),
+        TR_OK);
     tr_free(buf);
     assert_int_equal(tr_otlp_metrics_translate(a, got, NULL, &res_out, NULL),
                      TR_OK);
@@ -377,8 +371,8 @@ test_gauge_from_protobuf(void **state)
     /* Only service.name: job, no instance, and no target_info. */
     assert_int_equal(res_out.write->n_timeseries, 1);
     check_one(res_out.write,
-              "system_cpu_utilization_ratio{host_cpu=\"-7\",job=\"api\"}",
-              0.25, INT64_C(1700000000123));
+              "system_cpu_utilization_ratio{host_cpu=\"-7\",job=\"api\"}", 0.25,
+              INT64_C(1700000000123));
     assert_int_equal(res_out.points_converted, 1);
     assert_int_equal(res_out.points_rejected, 0);
     assert_null(res_out.message);
@@ -398,13 +392,15 @@ test_sums_and_target_info(void **state)
         "{\"resourceMetrics\":[{" RESOURCE ",\"scopeMetrics\":[{\"metrics\":["
         "{\"name\":\"http.requests\",\"unit\":\"{request}\",\"sum\":{"
         " \"aggregationTemporality\":2,\"isMonotonic\":true,\"dataPoints\":["
-        "  {\"attributes\":[{\"key\":\"code\",\"value\":{\"intValue\":\"200\"}}],"
+        "  "
+        "{\"attributes\":[{\"key\":\"code\",\"value\":{\"intValue\":\"200\"}}],"
         "   \"timeUnixNano\":\"" T0_NS "\",\"asInt\":\"17\","
         "   \"exemplars\":[{\"timeUnixNano\":\"1699999999500000000\","
         "    \"asInt\":\"1\",\"traceId\":\"5b8efff798038103d269b633813fc60c\","
         "    \"spanId\":\"eee19b7ec3c1b174\",\"filteredAttributes\":["
         "    {\"key\":\"user\",\"value\":{\"stringValue\":\"bob\"}}]}]},"
-        "  {\"attributes\":[{\"key\":\"code\",\"value\":{\"intValue\":\"200\"}}],"
+        "  "
+        "{\"attributes\":[{\"key\":\"code\",\"value\":{\"intValue\":\"200\"}}],"
         "   \"timeUnixNano\":\"1700000015000000000\",\"asInt\":\"19\"}]}},"
         "{\"name\":\"queue.size\",\"unit\":\"By\",\"sum\":{"
         " \"aggregationTemporality\":2,\"isMonotonic\":false,\"dataPoints\":["
@@ -433,8 +429,7 @@ test_sums_and_target_info(void **state)
     assert_string_equal(s->exemplars[0]->labels[0]->value,
                         "5b8efff798038103d269b633813fc60c");
     assert_string_equal(s->exemplars[0]->labels[1]->name, "span_id");
-    assert_string_equal(s->exemplars[0]->labels[1]->value,
-                        "eee19b7ec3c1b174");
+    assert_string_equal(s->exemplars[0]->labels[1]->value, "eee19b7ec3c1b174");
     assert_string_equal(s->exemplars[0]->labels[2]->value, "bob");
 
     /* Up/down counter: a gauge without _total. */
@@ -483,8 +478,7 @@ test_target_info_spacing(void **state)
     /* T0, +150s, +300s, +450s, then the latest (+600s). */
     assert_int_equal(s->n_samples, 5);
     for (size_t i = 0; i < 5; i++) {
-        assert_int_equal(s->samples[i]->timestamp,
-                         T0_MS + (int64_t)i * 150000);
+        assert_int_equal(s->samples[i]->timestamp, T0_MS + (int64_t)i * 150000);
     }
     /* A resource without job or instance gets no target_info, and its
      * points carry no job label. */
@@ -517,19 +511,23 @@ test_histogram(void **state)
         "   \"exemplars\":[{\"timeUnixNano\":\"" T0_NS "\",\"asDouble\":0.05,"
         "     \"traceId\":\"0102030405060708090a0b0c0d0e0f10\"},"
         "    {\"timeUnixNano\":\"" T0_NS "\",\"asDouble\":7}]},"
-        "  {\"attributes\":[{\"key\":\"route\",\"value\":{\"stringValue\":\"/x\"}}],"
+        "  "
+        "{\"attributes\":[{\"key\":\"route\",\"value\":{\"stringValue\":\"/"
+        "x\"}}],"
         "   \"timeUnixNano\":\"" T0_NS "\",\"count\":\"1\","
         "   \"bucketCounts\":[\"1\"],\"explicitBounds\":[]}]}}]}]}]}";
 
     translate_json(a, json, NULL, &r);
     check_sorted_unique(r.write);
     assert_int_equal(r.points_converted, 2);
-    check_one(r.write, "http_server_request_duration_seconds_count{job=\"api\"}",
-              10, T0_MS);
+    check_one(r.write,
+              "http_server_request_duration_seconds_count{job=\"api\"}", 10,
+              T0_MS);
     check_one(r.write, "http_server_request_duration_seconds_sum{job=\"api\"}",
               4.5, T0_MS);
-    check_one(r.write, "http_server_request_duration_seconds_bucket{job=\"api\","
-                       "le=\"0.005\"}",
+    check_one(r.write,
+              "http_server_request_duration_seconds_bucket{job=\"api\","
+              "le=\"0.005\"}",
               2, T0_MS);
     s = check_one(r.write,
                   "http_server_request_duration_seconds_bucket{job=\"api\","
@@ -539,8 +537,9 @@ test_histogram(void **state)
     assert_true(s->exemplars[0]->value == 0.05);
     assert_string_equal(s->exemplars[0]->labels[0]->value,
                         "0102030405060708090a0b0c0d0e0f10");
-    check_one(r.write, "http_server_request_duration_seconds_bucket{job=\"api\","
-                       "le=\"1\"}",
+    check_one(r.write,
+              "http_server_request_duration_seconds_bucket{job=\"api\","
+              "le=\"1\"}",
               9, T0_MS);
     s = check_one(r.write,
                   "http_server_request_duration_seconds_bucket{job=\"api\","
@@ -551,14 +550,15 @@ test_histogram(void **state)
     assert_int_equal(s->exemplars[0]->n_labels, 0);
 
     /* No sum in the point: no _sum series. */
-    assert_null(find_series(r.write,
-                            "http_server_request_duration_seconds_sum{"
-                            "job=\"api\",route=\"/x\"}"));
-    check_one(r.write, "http_server_request_duration_seconds_bucket{"
-                       "job=\"api\",le=\"+Inf\",route=\"/x\"}",
+    assert_null(find_series(r.write, "http_server_request_duration_seconds_sum{"
+                                     "job=\"api\",route=\"/x\"}"));
+    check_one(r.write,
+              "http_server_request_duration_seconds_bucket{"
+              "job=\"api\",le=\"+Inf\",route=\"/x\"}",
               1, T0_MS);
-    check_one(r.write, "http_server_request_duration_seconds_count{"
-                       "job=\"api\",route=\"/x\"}",
+    check_one(r.write,
+              "http_server_request_duration_seconds_count{"
+              "job=\"api\",route=\"/x\"}",
               1, T0_MS);
     assert_int_equal(r.write->n_timeseries, 5 + 1 + 2);
     assert_int_equal(
@@ -573,10 +573,12 @@ test_summary(void **state)
     struct tr_otlp_metrics_result r;
     const char *json =
         "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":["
-        "{\"name\":\"rpc.latency\",\"unit\":\"ms\",\"summary\":{\"dataPoints\":["
+        "{\"name\":\"rpc.latency\",\"unit\":\"ms\",\"summary\":{\"dataPoints\":"
+        "["
         " {\"timeUnixNano\":\"" T0_NS "\",\"count\":\"4\",\"sum\":10.5,"
         "  \"quantileValues\":[{\"quantile\":0.5,\"value\":2},"
-        "   {\"quantile\":0.99,\"value\":7.25},{\"quantile\":1,\"value\":8}]}]}}"
+        "   "
+        "{\"quantile\":0.99,\"value\":7.25},{\"quantile\":1,\"value\":8}]}]}}"
         "]}]}]}";
 
     translate_json(a, json, NULL, &r);
@@ -632,14 +634,15 @@ test_dropped_points(void **state)
         "{\"name\":\"latency\",\"exponentialHistogram\":{"
         " \"aggregationTemporality\":2,\"dataPoints\":["
         "  {\"timeUnixNano\":\"" T0_NS "\",\"count\":\"1\",\"scale\":3},"
-        "  {\"timeUnixNano\":\"" T0_NS "\"},{\"timeUnixNano\":\"" T0_NS "\"}]}},"
+        "  {\"timeUnixNano\":\"" T0_NS "\"},{\"timeUnixNano\":\"" T0_NS
+        "\"}]}},"
         "{\"name\":\"bytes.sent\",\"sum\":{\"aggregationTemporality\":1,"
         " \"isMonotonic\":true,\"dataPoints\":[{\"timeUnixNano\":\"" T0_NS "\","
         " \"asInt\":\"5\"}]}},"
         "{\"name\":\"nodata\"},"
         "{\"name\":\"empty\",\"gauge\":{}},"
-        "{\"name\":\"ok\",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":\""
-        T0_NS "\",\"asInt\":\"1\"}]}}"
+        "{\"name\":\"ok\",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":\"" T0_NS
+        "\",\"asInt\":\"1\"}]}}"
         "]}]}]}";
 
     translate_json(a, json, NULL, &r);
@@ -675,7 +678,9 @@ test_labels(void **state)
         " {\"key\":\"job\",\"value\":{\"stringValue\":\"overridden\"}},"
         " {\"key\":\"\",\"value\":{\"stringValue\":\"skipped\"}},"
         " {\"key\":\"arr\",\"value\":{\"arrayValue\":{\"values\":["
-        "   {\"stringValue\":\"x\"},{\"intValue\":\"3\"},{\"doubleValue\":0.5}]}}},"
+        "   "
+        "{\"stringValue\":\"x\"},{\"intValue\":\"3\"},{\"doubleValue\":0.5}]}}}"
+        ","
         " {\"key\":\"map\",\"value\":{\"kvlistValue\":{\"values\":["
         "   {\"key\":\"z\",\"value\":{\"boolValue\":true}},"
         "   {\"key\":\"a\",\"value\":{\"bytesValue\":\"aGk=\"}}]}}}],"
@@ -699,21 +704,20 @@ test_responses(void **state)
         *resp;
 
     /* Full success. */
-    assert_int_equal(tr_otlp_response_encode(TR_OTLP_METRICS, TR_OTLP_JSON,
-                                             0, NULL, &b, NULL),
+    assert_int_equal(tr_otlp_response_encode(TR_OTLP_METRICS, TR_OTLP_JSON, 0,
+                                             NULL, &b, NULL),
                      TR_OK);
     assert_int_equal(b.len, 2);
     assert_memory_equal(b.data, "{}", 2);
     tr_buf_reset(&b);
-    assert_int_equal(tr_otlp_response_encode(TR_OTLP_METRICS,
-                                             TR_OTLP_PROTOBUF, 0, NULL, &b,
-                                             NULL),
+    assert_int_equal(tr_otlp_response_encode(TR_OTLP_METRICS, TR_OTLP_PROTOBUF,
+                                             0, NULL, &b, NULL),
                      TR_OK);
     assert_int_equal(b.len, 0);
 
     /* Partial success, JSON. */
-    assert_int_equal(tr_otlp_response_encode(TR_OTLP_METRICS, TR_OTLP_JSON,
-                                             3, "3 \"dropped\"", &b, NULL),
+    assert_int_equal(tr_otlp_response_encode(TR_OTLP_METRICS, TR_OTLP_JSON, 3,
+                                             "3 \"dropped\"", &b, NULL),
                      TR_OK);
     assert_int_equal(b.len, strlen("{\"partialSuccess\":{\"rejectedDataPoints"
                                    "\":\"3\",\"errorMessage\":\"3 \\\"dropped"
@@ -723,18 +727,16 @@ test_responses(void **state)
                         "\"errorMessage\":\"3 \\\"dropped\\\"\"}}",
                         b.len);
     tr_buf_reset(&b);
-    assert_int_equal(tr_otlp_response_encode(TR_OTLP_TRACES, TR_OTLP_JSON,
-                                             2, NULL, &b, NULL),
+    assert_int_equal(tr_otlp_response_encode(TR_OTLP_TRACES, TR_OTLP_JSON, 2,
+                                             NULL, &b, NULL),
                      TR_OK);
-    assert_memory_equal(b.data,
-                        "{\"partialSuccess\":{\"rejectedSpans\":\"2\"}}",
-                        b.len);
+    assert_memory_equal(
+        b.data, "{\"partialSuccess\":{\"rejectedSpans\":\"2\"}}", b.len);
     tr_buf_reset(&b);
 
     /* Partial success, protobuf: the generated decoder reads it back. */
-    assert_int_equal(tr_otlp_response_encode(TR_OTLP_METRICS,
-                                             TR_OTLP_PROTOBUF, 300,
-                                             "too many", &b, NULL),
+    assert_int_equal(tr_otlp_response_encode(TR_OTLP_METRICS, TR_OTLP_PROTOBUF,
+                                             300, "too many", &b, NULL),
                      TR_OK);
     resp =
         opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__unpack(

@@ -52,16 +52,15 @@ metrics_json(struct tr_arena *a, const char *json)
 
 /* Decodes JSON that must fail and compares the error message. */
 static void
-check_metrics_json_error(struct tr_arena *a, const char *json,
-                         const char *want)
+check_metrics_json_error(struct tr_arena *a, const char *json, const char *want)
 {
     tr_otlp_metrics_request *req = NULL;
     struct tr_err err;
 
     tr_err_clear(&err);
-    assert_int_equal(tr_otlp_metrics_decode(a, TR_OTLP_JSON, json,
-                                            strlen(json), &req, &err),
-                     TR_EINVAL);
+    assert_int_equal(
+        tr_otlp_metrics_decode(a, TR_OTLP_JSON, json, strlen(json), &req, &err),
+        TR_EINVAL);
     assert_null(req);
     assert_string_equal(err.msg, want);
 }
@@ -72,17 +71,17 @@ test_content_type(void **state)
     enum tr_otlp_format f = TR_OTLP_JSON;
     struct tr_err err;
 
-    assert_int_equal(tr_otlp_format_from_content_type(
-                         "application/x-protobuf", &f, NULL),
-                     TR_OK);
+    assert_int_equal(
+        tr_otlp_format_from_content_type("application/x-protobuf", &f, NULL),
+        TR_OK);
     assert_int_equal(f, TR_OTLP_PROTOBUF);
     assert_int_equal(tr_otlp_format_from_content_type(
                          "Application/JSON; charset=utf-8", &f, NULL),
                      TR_OK);
     assert_int_equal(f, TR_OTLP_JSON);
-    assert_int_equal(tr_otlp_format_from_content_type("application/jsonx",
-                                                      &f, &err),
-                     TR_EINVAL);
+    assert_int_equal(
+        tr_otlp_format_from_content_type("application/jsonx", &f, &err),
+        TR_EINVAL);
     assert_non_null(strstr(err.msg, "unsupported Content-Type"));
     assert_int_equal(tr_otlp_format_from_content_type(NULL, &f, NULL),
                      TR_EINVAL);
@@ -124,7 +123,8 @@ test_metrics_protobuf_round_trip(void **state)
     uint8_t *buf;
     size_t len;
 
-    sv.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+    sv.value_case =
+        OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
     sv.string_value = "svc";
     kv.key = "service.name";
     kv.value = &sv;
@@ -159,9 +159,9 @@ test_metrics_protobuf_round_trip(void **state)
     buf = tr_malloc(len);
     assert_non_null(buf);
     protobuf_c_message_pack(&req.base, buf);
-    assert_int_equal(tr_otlp_metrics_decode(a, TR_OTLP_PROTOBUF, buf, len,
-                                            &got, NULL),
-                     TR_OK);
+    assert_int_equal(
+        tr_otlp_metrics_decode(a, TR_OTLP_PROTOBUF, buf, len, &got, NULL),
+        TR_OK);
     tr_free(buf);
 
     assert_int_equal(got->n_resource_metrics, 1);
@@ -174,14 +174,17 @@ test_metrics_protobuf_round_trip(void **state)
             gm->histogram->data_points[0];
 
         assert_string_equal(gm->name, "latency");
-        assert_int_equal(gm->data_case,
-                         OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM);
+        assert_int_equal(
+            gm->data_case,
+            OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM);
         assert_int_equal(gp->time_unix_nano, UINT64_C(1700000000123456789));
-        assert_int_equal(gp->sum_opt_case,
-                         OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT__SUM_OPT_SUM);
+        assert_int_equal(
+            gp->sum_opt_case,
+            OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT__SUM_OPT_SUM);
         assert_true(gp->sum == 4.5);
-        assert_int_equal(gp->min_opt_case,
-                         OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT__MIN_OPT__NOT_SET);
+        assert_int_equal(
+            gp->min_opt_case,
+            OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT__MIN_OPT__NOT_SET);
         assert_int_equal(gp->n_bucket_counts, 3);
         assert_int_equal(gp->bucket_counts[2], 3);
         assert_true(gp->explicit_bounds[1] == 1.0);
@@ -197,10 +200,10 @@ test_protobuf_unpacked_and_unknown_fields(void **state)
     /* HistogramDataPoint: bucket_counts (6, fixed64) unpacked twice,
      * unknown field 99 varint, count (4) = 7. */
     static const uint8_t hp[] = {
-        0x31, 1, 0, 0, 0, 0, 0, 0, 0,  /* field 6, wire 1: 1 */
-        0x31, 2, 0, 0, 0, 0, 0, 0, 0,  /* field 6, wire 1: 2 */
-        0x98, 0x06, 0x05,              /* field 99 varint 5 */
-        0x21, 7, 0, 0, 0, 0, 0, 0, 0,  /* field 4 fixed64: 7 */
+        0x31, 1,    0,    0, 0, 0, 0, 0, 0, /* field 6, wire 1: 1 */
+        0x31, 2,    0,    0, 0, 0, 0, 0, 0, /* field 6, wire 1: 2 */
+        0x98, 0x06, 0x05,                   /* field 99 varint 5 */
+        0x21, 7,    0,    0, 0, 0, 0, 0, 0, /* field 4 fixed64: 7 */
     };
     ProtobufCMessage *msg = NULL;
     Opentelemetry__Proto__Metrics__V1__HistogramDataPoint *p;
@@ -232,9 +235,9 @@ test_protobuf_garbage(void **state)
                      TR_EINVAL);
     assert_string_equal(err.msg, "cannot decode OTLP protobuf metrics "
                                  "request: malformed message (5 bytes)");
-    assert_int_equal(tr_otlp_logs_decode(a, TR_OTLP_PROTOBUF, "\xff\xff",
-                                         2, &lreq, &err),
-                     TR_EINVAL);
+    assert_int_equal(
+        tr_otlp_logs_decode(a, TR_OTLP_PROTOBUF, "\xff\xff", 2, &lreq, &err),
+        TR_EINVAL);
     assert_non_null(strstr(err.msg, "logs request"));
 }
 
@@ -244,15 +247,13 @@ test_empty_body(void **state)
     struct tr_arena *a = *state;
     tr_otlp_traces_request *req = NULL;
 
-    assert_int_equal(tr_otlp_traces_decode(a, TR_OTLP_JSON, "", 0, &req,
-                                           NULL),
+    assert_int_equal(tr_otlp_traces_decode(a, TR_OTLP_JSON, "", 0, &req, NULL),
                      TR_OK);
     assert_non_null(req);
     assert_int_equal(req->n_resource_spans, 0);
     req = NULL;
-    assert_int_equal(tr_otlp_traces_decode(a, TR_OTLP_PROTOBUF, "", 0, &req,
-                                           NULL),
-                     TR_OK);
+    assert_int_equal(
+        tr_otlp_traces_decode(a, TR_OTLP_PROTOBUF, "", 0, &req, NULL), TR_OK);
     assert_int_equal(req->n_resource_spans, 0);
 }
 
@@ -278,15 +279,20 @@ test_json_metrics(void **state)
         "   \"metrics\":[{\"name\":\"reqs\",\"unit\":\"1\","
         "     \"sum\":{\"aggregationTemporality\":2,\"isMonotonic\":true,"
         "       \"dataPoints\":[{\"startTimeUnixNano\":\"1700000000000000000\","
-        "         \"time_unix_nano\":1700000001000000000,\"asInt\":\"9007199254740993\","
+        "         "
+        "\"time_unix_nano\":1700000001000000000,\"asInt\":\"9007199254740993\","
         "         \"flags\":1,"
         "         \"exemplars\":[{\"timeUnixNano\":\"1700000000500000000\","
         "           \"asDouble\":\"NaN\","
         "           \"traceId\":\"5B8EFFF798038103D269B633813FC60C\","
         "           \"spanId\":\"eee19b7ec3c1b174\"}]}]}},"
-        "    {\"name\":\"g\",\"gauge\":{\"dataPoints\":[{\"asDouble\":\"-Infinity\"},"
+        "    "
+        "{\"name\":\"g\",\"gauge\":{\"dataPoints\":[{\"asDouble\":\"-"
+        "Infinity\"},"
         "       {\"asDouble\":2}]}},"
-        "    {\"name\":\"h\",\"histogram\":{\"aggregationTemporality\":\"AGGREGATION_TEMPORALITY_DELTA\","
+        "    "
+        "{\"name\":\"h\",\"histogram\":{\"aggregationTemporality\":"
+        "\"AGGREGATION_TEMPORALITY_DELTA\","
         "       \"dataPoints\":[{\"count\":\"3\",\"sum\":1.25,"
         "         \"bucketCounts\":[\"1\",2],\"explicitBounds\":[0.5]}]}}"
         "   ]}]}]}";
@@ -305,8 +311,9 @@ test_json_metrics(void **state)
     assert_int_equal(at[1]->value->int_value, -42);
     assert_int_equal(at[2]->value->int_value, 7);
     assert_true(at[3]->value->double_value == 1.5);
-    assert_int_equal(at[4]->value->value_case,
-                     OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE);
+    assert_int_equal(
+        at[4]->value->value_case,
+        OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE);
     assert_true(at[4]->value->bool_value);
     assert_int_equal(at[5]->value->bytes_value.len, 2);
     assert_memory_equal(at[5]->value->bytes_value.data, "hi", 2);
@@ -324,8 +331,9 @@ test_json_metrics(void **state)
     p = m->sum->data_points[0];
     assert_int_equal(p->start_time_unix_nano, UINT64_C(1700000000000000000));
     assert_int_equal(p->time_unix_nano, UINT64_C(1700000001000000000));
-    assert_int_equal(p->value_case,
-                     OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT);
+    assert_int_equal(
+        p->value_case,
+        OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT);
     /* Beyond 2^53: exact only because it came as a string. */
     assert_int_equal(p->as_int, INT64_C(9007199254740993));
     assert_int_equal(p->flags, 1);
@@ -337,8 +345,7 @@ test_json_metrics(void **state)
                         "\x81\x3f\xc6\x0c",
                         16);
     assert_int_equal(e->span_id.len, 8);
-    assert_memory_equal(e->span_id.data, "\xee\xe1\x9b\x7e\xc3\xc1\xb1\x74",
-                        8);
+    assert_memory_equal(e->span_id.data, "\xee\xe1\x9b\x7e\xc3\xc1\xb1\x74", 8);
 
     m = rm->scope_metrics[0]->metrics[1];
     assert_true(isinf(m->gauge->data_points[0]->as_double));
@@ -348,8 +355,9 @@ test_json_metrics(void **state)
     m = rm->scope_metrics[0]->metrics[2];
     assert_int_equal(m->histogram->aggregation_temporality, 1);
     assert_int_equal(m->histogram->data_points[0]->count, 3);
-    assert_int_equal(m->histogram->data_points[0]->sum_opt_case,
-                     OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT__SUM_OPT_SUM);
+    assert_int_equal(
+        m->histogram->data_points[0]->sum_opt_case,
+        OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT__SUM_OPT_SUM);
     assert_int_equal(m->histogram->data_points[0]->bucket_counts[0], 1);
     assert_int_equal(m->histogram->data_points[0]->bucket_counts[1], 2);
 }
@@ -369,7 +377,8 @@ test_json_logs_and_traces(void **state)
         "\"traceId\":\"0102030405060708090a0b0c0d0e0f10\","
         "\"spanId\":\"1112131415161718\",\"parentSpanId\":\"2122232425262728\","
         "\"name\":\"GET /\",\"kind\":2,\"startTimeUnixNano\":\"1\","
-        "\"endTimeUnixNano\":\"3\",\"status\":{\"code\":2,\"message\":\"boom\"},"
+        "\"endTimeUnixNano\":\"3\",\"status\":{\"code\":2,\"message\":\"boom\"}"
+        ","
         "\"events\":[{\"timeUnixNano\":\"2\",\"name\":\"ev\"}],"
         "\"links\":[{\"traceId\":\"0102030405060708090a0b0c0d0e0f10\","
         "\"spanId\":\"3132333435363738\"}]}]}]}]}";
@@ -379,9 +388,9 @@ test_json_logs_and_traces(void **state)
     const Opentelemetry__Proto__Logs__V1__LogRecord *lr;
     const Opentelemetry__Proto__Trace__V1__Span *sp;
 
-    assert_int_equal(tr_otlp_logs_decode(a, TR_OTLP_JSON, logs, strlen(logs),
-                                         &lreq, &err),
-                     TR_OK);
+    assert_int_equal(
+        tr_otlp_logs_decode(a, TR_OTLP_JSON, logs, strlen(logs), &lreq, &err),
+        TR_OK);
     lr = lreq->resource_logs[0]->scope_logs[0]->log_records[0];
     assert_int_equal(lr->time_unix_nano, UINT64_C(1700000000000000001));
     assert_int_equal(lr->severity_number, 9);
@@ -476,9 +485,9 @@ test_json_errors(void **state)
         tr_otlp_metrics_request *req = NULL;
         struct tr_err err;
 
-        assert_int_equal(tr_otlp_metrics_decode(a, TR_OTLP_JSON,
-                                                "{\"a\":", 5, &req, &err),
-                         TR_EINVAL);
+        assert_int_equal(
+            tr_otlp_metrics_decode(a, TR_OTLP_JSON, "{\"a\":", 5, &req, &err),
+            TR_EINVAL);
         assert_non_null(strstr(err.msg, "cannot decode OTLP JSON: line 1"));
     }
 }
@@ -502,8 +511,9 @@ test_json_nulls_and_unknown(void **state)
     assert_int_equal(rm->scope_metrics[0]->n_metrics, 0);
     assert_string_equal(rm->scope_metrics[1]->metrics[0]->description,
                         "d\xc3\xa9");
-    assert_true(rm->scope_metrics[1]->metrics[0]->sum->data_points[0]
-                    ->as_double == 2500.0);
+    assert_true(
+        rm->scope_metrics[1]->metrics[0]->sum->data_points[0]->as_double ==
+        2500.0);
 }
 
 int
@@ -511,12 +521,11 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_content_type),
-        cmocka_unit_test_setup_teardown(test_metrics_protobuf_round_trip,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_protobuf_round_trip, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(
             test_protobuf_unpacked_and_unknown_fields, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_protobuf_garbage, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_protobuf_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_metrics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_logs_and_traces, setup,
