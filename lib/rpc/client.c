@@ -68,8 +68,7 @@ struct call_ctx {
     struct tr_err *err;
 };
 
-static int
-call_error(struct call_ctx *cc, int code, const char *fmt, ...)
+static int call_error(struct call_ctx *cc, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Sets "cannot call <method> on <endpoint>: <cause>" and returns code. */
@@ -190,8 +189,10 @@ send_msg(struct call_ctx *cc, const tr_rpc_header_pb *hdr, const void *data,
                               zmq_strerror(errno));
         }
         if (n == 0 && rpc_ms_left(cc->deadline_ns) == 0) {
-            return call_error(cc, TR_EUNAVAIL, "not connected within %d ms "
-                              "(peer down?)", cc->timeout_ms);
+            return call_error(cc, TR_EUNAVAIL,
+                              "not connected within %d ms "
+                              "(peer down?)",
+                              cc->timeout_ms);
         }
     }
     /* The other frames of a message whose first frame went never block. */
@@ -272,8 +273,10 @@ say_hello(struct call_ctx *cc)
         rc = recv_answer(cc, hdr.id, &in, &payload);
         if (rc == TR_ETIMEOUT) {
             /* A hello has no effect: no answer means nobody is there. */
-            return call_error(cc, TR_EUNAVAIL, "no answer to hello within "
-                              "%d ms (peer down?)", cc->timeout_ms);
+            return call_error(cc, TR_EUNAVAIL,
+                              "no answer to hello within "
+                              "%d ms (peer down?)",
+                              cc->timeout_ms);
         }
         if (rc != TR_OK) {
             return rc;
@@ -283,10 +286,13 @@ say_hello(struct call_ctx *cc)
         if (kind == TRIDENT__RPC__KIND__KIND_HELLO_OK) {
             unsigned version = in->version;
             if (version != TR_RPC_PROTOCOL_VERSION) {
-                tr_log_warn("rpc hello refused", "endpoint=%s server=\"%s\" "
-                            "version=%u want=%u", cc->c->endpoint, in->peer,
-                            version, TR_RPC_PROTOCOL_VERSION);
-                rc = call_error(cc, TR_EINVAL, "server %s speaks protocol "
+                tr_log_warn("rpc hello refused",
+                            "endpoint=%s server=\"%s\" "
+                            "version=%u want=%u",
+                            cc->c->endpoint, in->peer, version,
+                            TR_RPC_PROTOCOL_VERSION);
+                rc = call_error(cc, TR_EINVAL,
+                                "server %s speaks protocol "
                                 "version %u, this client speaks version %u",
                                 in->peer, version, TR_RPC_PROTOCOL_VERSION);
             } else {
@@ -321,14 +327,17 @@ on_answer(struct call_ctx *cc, uint64_t id, const tr_rpc_header_pb *in,
         }
         tr_buf_reset(cc->resp);
         if (tr_buf_append(cc->resp, data, len) != TR_OK) {
-            return call_error(cc, TR_ENOMEM, "out of memory for a %zu-byte "
-                              "reply", len);
+            return call_error(cc, TR_ENOMEM,
+                              "out of memory for a %zu-byte "
+                              "reply",
+                              len);
         }
         return TR_OK;
     case TRIDENT__RPC__KIND__KIND_STREAM_MSG:
         if (!cc->stream) {
             send_cancel(cc->s, id);
-            return call_error(cc, TR_EIO, "the server streamed an answer to "
+            return call_error(cc, TR_EIO,
+                              "the server streamed an answer to "
                               "a unary call");
         }
         if (cc->fn(cc->fn_arg, data, len) != 0) {
@@ -338,7 +347,8 @@ on_answer(struct call_ctx *cc, uint64_t id, const tr_rpc_header_pb *in,
         return 1;
     case TRIDENT__RPC__KIND__KIND_STREAM_END:
         if (!cc->stream) {
-            return call_error(cc, TR_EIO, "the server ended a stream on a "
+            return call_error(cc, TR_EIO,
+                              "the server ended a stream on a "
                               "unary call");
         }
         return TR_OK;
@@ -378,8 +388,10 @@ run_call(struct call_ctx *cc, const void *req, size_t req_len)
             rc = recv_answer(cc, hdr.id, &in, &payload);
             if (rc == TR_ETIMEOUT) {
                 send_cancel(s, hdr.id);
-                return call_error(cc, TR_ETIMEOUT, "no answer within %d ms "
-                                  "(peer down?)", cc->timeout_ms);
+                return call_error(cc, TR_ETIMEOUT,
+                                  "no answer within %d ms "
+                                  "(peer down?)",
+                                  cc->timeout_ms);
             }
             if (rc != TR_OK) {
                 return rc;
@@ -399,7 +411,8 @@ run_call(struct call_ctx *cc, const void *req, size_t req_len)
             }
         }
         if (attempt > 0) {
-            return call_error(cc, TR_EUNAVAIL, "the server keeps asking "
+            return call_error(cc, TR_EUNAVAIL,
+                              "the server keeps asking "
                               "for a hello");
         }
     }
@@ -435,9 +448,9 @@ call_common(struct tr_rpc_client *c, const char *method, const void *req,
 }
 
 int
-tr_rpc_client_call(struct tr_rpc_client *c, const char *method,
-                   const void *req, size_t req_len, int timeout_ms,
-                   struct tr_buf *resp, struct tr_err *err)
+tr_rpc_client_call(struct tr_rpc_client *c, const char *method, const void *req,
+                   size_t req_len, int timeout_ms, struct tr_buf *resp,
+                   struct tr_err *err)
 {
     return call_common(c, method, req, req_len, timeout_ms, false, NULL, NULL,
                        resp, err);
@@ -448,14 +461,13 @@ tr_rpc_client_stream(struct tr_rpc_client *c, const char *method,
                      const void *req, size_t req_len, int timeout_ms,
                      tr_rpc_stream_fn fn, void *arg, struct tr_err *err)
 {
-    return call_common(c, method, req, req_len, timeout_ms, true, fn, arg,
-                       NULL, err);
+    return call_common(c, method, req, req_len, timeout_ms, true, fn, arg, NULL,
+                       err);
 }
 
 struct tr_rpc_client *
 tr_rpc_client_create(const char *endpoint,
-                     const struct tr_rpc_client_opts *opts,
-                     struct tr_err *err)
+                     const struct tr_rpc_client_opts *opts, struct tr_err *err)
 {
     struct tr_rpc_client_opts o = {0};
     if (opts != NULL) {
@@ -463,8 +475,10 @@ tr_rpc_client_create(const char *endpoint,
     }
     struct tr_rpc_client *c = tr_calloc(1, sizeof(*c));
     if (c == NULL) {
-        tr_err_set(err, TR_ENOMEM, "cannot create rpc client of %s: out of "
-                   "memory", endpoint);
+        tr_err_set(err, TR_ENOMEM,
+                   "cannot create rpc client of %s: out of "
+                   "memory",
+                   endpoint);
         return NULL;
     }
     pthread_mutex_init(&c->lock, NULL);
@@ -478,13 +492,17 @@ tr_rpc_client_create(const char *endpoint,
     c->name = tr_strdup(o.name != NULL ? o.name : "");
     c->idle = tr_calloc((size_t)c->max_idle, sizeof(*c->idle));
     if (c->endpoint == NULL || c->name == NULL || c->idle == NULL) {
-        tr_err_set(err, TR_ENOMEM, "cannot create rpc client of %s: out of "
-                   "memory", endpoint);
+        tr_err_set(err, TR_ENOMEM,
+                   "cannot create rpc client of %s: out of "
+                   "memory",
+                   endpoint);
         goto fail;
     }
     if (c->ctx == NULL) {
-        tr_err_set(err, TR_EIO, "cannot create rpc client of %s: no ZeroMQ "
-                   "context: %s", endpoint, zmq_strerror(errno));
+        tr_err_set(err, TR_EIO,
+                   "cannot create rpc client of %s: no ZeroMQ "
+                   "context: %s",
+                   endpoint, zmq_strerror(errno));
         goto fail;
     }
     /* Opening the first socket now reports a malformed endpoint early. */

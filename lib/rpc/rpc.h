@@ -104,14 +104,13 @@ struct tr_rpc_request {
  * object is freed after the handler returns; do not keep it.
  */
 typedef void (*tr_rpc_handler_fn)(struct tr_rpc_call *call,
-                                  const struct tr_rpc_request *req,
-                                  void *arg);
+                                  const struct tr_rpc_request *req, void *arg);
 
 struct tr_rpc_server_opts {
-    void *zmq_ctx;      /* NULL: tr_rpc_context() */
-    const char *name;   /* this role/instance, for hellos and logs */
-    int workers;        /* handler threads; 0: TR_RPC_DEFAULT_WORKERS */
-    int max_queue;      /* queued calls beyond which callers get TR_ELIMIT */
+    void *zmq_ctx;         /* NULL: tr_rpc_context() */
+    const char *name;      /* this role/instance, for hellos and logs */
+    int workers;           /* handler threads; 0: TR_RPC_DEFAULT_WORKERS */
+    int max_queue;         /* queued calls beyond which callers get TR_ELIMIT */
     int64_t max_msg_bytes; /* larger incoming messages are dropped (tcp) */
 };
 
@@ -119,8 +118,8 @@ struct tr_rpc_server_opts {
  * Creates a stopped server. opts may be NULL (all defaults). Returns NULL
  * with err set when ZeroMQ or memory fails.
  */
-struct tr_rpc_server *tr_rpc_server_create(
-    const struct tr_rpc_server_opts *opts, struct tr_err *err);
+struct tr_rpc_server *
+tr_rpc_server_create(const struct tr_rpc_server_opts *opts, struct tr_err *err);
 
 /*
  * Registers fn(call, req, arg) for method (copied). Only before
@@ -128,12 +127,11 @@ struct tr_rpc_server *tr_rpc_server_create(
  * registered twice; TR_ENOMEM.
  */
 int tr_rpc_server_handle(struct tr_rpc_server *s, const char *method,
-                         tr_rpc_handler_fn fn, void *arg,
-                         struct tr_err *err);
+                         tr_rpc_handler_fn fn, void *arg, struct tr_err *err);
 
 /*
  * Binds the server to endpoint ("inproc://ingester",
- * "tcp://127.0.0.1:9095", "tcp://0.0.0.0:0" or port 0 for a free port). Can be called
+ * "tcp://127.0.0.1:9095"; port 0 picks a free port). Can be called
  * several times for several endpoints, only before start. When bound is
  * not NULL, the actual endpoint (port resolved) is written there as a
  * NUL-terminated string of at most bound_size bytes. TR_EINVAL for a bad
@@ -160,8 +158,7 @@ void tr_rpc_server_destroy(struct tr_rpc_server *s);
  * Returns TR_OK, or TR_ECANCELED/TR_ETIMEOUT when the caller is gone (the
  * reply is then not sent), TR_ENOMEM. Finishing a call twice aborts.
  */
-int tr_rpc_call_reply(struct tr_rpc_call *call, const void *data,
-                      size_t len);
+int tr_rpc_call_reply(struct tr_rpc_call *call, const void *data, size_t len);
 
 /*
  * Like tr_rpc_call_reply() but takes data, which must come from
@@ -217,9 +214,9 @@ struct tr_rpc_client_opts {
  * socket from a small pool (opening one more when all are busy), so
  * concurrent calls never share a socket.
  */
-struct tr_rpc_client *tr_rpc_client_create(const char *endpoint,
-                                           const struct tr_rpc_client_opts *opts,
-                                           struct tr_err *err);
+struct tr_rpc_client *
+tr_rpc_client_create(const char *endpoint,
+                     const struct tr_rpc_client_opts *opts, struct tr_err *err);
 
 /* Frees the client. No call may be running. NULL is allowed. */
 void tr_rpc_client_destroy(struct tr_rpc_client *c);

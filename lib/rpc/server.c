@@ -99,7 +99,7 @@ struct tr_rpc_server {
     struct method *methods;
     size_t n_methods;
 
-    void *router; /* created by create(), owned by the I/O thread once started */
+    void *router; /* owned by the I/O thread once started */
     void *pull;   /* workers -> I/O thread */
     char out_endpoint[64];
     int wake[2]; /* pipe: wakes the I/O thread to stop */
@@ -149,9 +149,8 @@ free_taken(void *data, void *hint)
  * When take is set, data is owned by this function from here on.
  */
 static int
-call_send_frames(struct tr_rpc_call *call, Trident__Rpc__Kind kind,
-                 void *data, size_t len, bool take, int code,
-                 const char *message)
+call_send_frames(struct tr_rpc_call *call, Trident__Rpc__Kind kind, void *data,
+                 size_t len, bool take, int code, const char *message)
 {
     tr_rpc_header_pb hdr = TRIDENT__RPC__HEADER__INIT;
     hdr.kind = kind;
@@ -178,8 +177,8 @@ call_send_frames(struct tr_rpc_call *call, Trident__Rpc__Kind kind,
     if (rc != 0) {
         return TR_ENOMEM;
     }
-    if (rpc_wire_send_copy(call->out, call->rid, call->rid_len,
-                           ZMQ_SNDMORE) != 0 ||
+    if (rpc_wire_send_copy(call->out, call->rid, call->rid_len, ZMQ_SNDMORE) !=
+            0 ||
         rpc_wire_send_header(call->out, &hdr, ZMQ_SNDMORE) != 0 ||
         zmq_msg_send(&payload, call->out, 0) < 0) {
         /* Only ETERM (context shutting down) can get here. */
@@ -287,8 +286,8 @@ tr_rpc_call_end(struct tr_rpc_call *call)
     if (rc != TR_OK) {
         return rc;
     }
-    return call_send_frames(call, TRIDENT__RPC__KIND__KIND_STREAM_END, NULL,
-                            0, false, 0, NULL);
+    return call_send_frames(call, TRIDENT__RPC__KIND__KIND_STREAM_END, NULL, 0,
+                            false, 0, NULL);
 }
 
 int
@@ -341,8 +340,10 @@ run_call(struct worker *w, struct tr_rpc_call *call, bool stopping)
     };
     call->method->fn(call, &req, call->method->arg);
     if (call->state != CALL_DONE) {
-        tr_rpc_call_fail(call, TR_EIO, "handler for %s returned without a "
-                         "reply", call->method->name);
+        tr_rpc_call_fail(call, TR_EIO,
+                         "handler for %s returned without a "
+                         "reply",
+                         call->method->name);
     }
     tr_arena_reset(w->arena);
 }
@@ -402,14 +403,13 @@ io_answer(struct tr_rpc_server *s, const void *rid, size_t rid_len,
     rpc_wire_send_copy(s->router, NULL, 0, 0);
 }
 
-static void
-io_error(struct tr_rpc_server *s, const void *rid, size_t rid_len,
-         uint64_t id, int code, const char *fmt, ...)
+static void io_error(struct tr_rpc_server *s, const void *rid, size_t rid_len,
+                     uint64_t id, int code, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
 static void
-io_error(struct tr_rpc_server *s, const void *rid, size_t rid_len,
-         uint64_t id, int code, const char *fmt, ...)
+io_error(struct tr_rpc_server *s, const void *rid, size_t rid_len, uint64_t id,
+         int code, const char *fmt, ...)
 {
     char msg[TR_ERR_MSG_MAX];
     va_list ap;
@@ -463,13 +463,14 @@ handle_hello(struct tr_rpc_server *s, const void *rid, size_t rid_len,
 {
     const char *who = in->peer[0] != '\0' ? in->peer : "(unnamed)";
     if (in->version != TR_RPC_PROTOCOL_VERSION) {
-        tr_log_warn("rpc hello refused", "server=%s peer=\"%s\" version=%u "
-                    "want=%u", s->name, who, in->version,
-                    TR_RPC_PROTOCOL_VERSION);
+        tr_log_warn("rpc hello refused",
+                    "server=%s peer=\"%s\" version=%u "
+                    "want=%u",
+                    s->name, who, in->version, TR_RPC_PROTOCOL_VERSION);
         io_error(s, rid, rid_len, in->id, TR_EINVAL,
                  "server %s refused the hello of %s: protocol version %u, "
-                 "the server speaks version %u", s->name, who, in->version,
-                 TR_RPC_PROTOCOL_VERSION);
+                 "the server speaks version %u",
+                 s->name, who, in->version, TR_RPC_PROTOCOL_VERSION);
         return;
     }
     struct peer *p = peer_find(s, rid, rid_len);
@@ -695,14 +696,12 @@ forward_answers(struct tr_rpc_server *s)
             }
             continue;
         }
-        if (zmq_msg_send(&part[0], s->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) <
-            0) {
+        if (zmq_msg_send(&part[0], s->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
             /*
              * EHOSTUNREACH: the caller disconnected. EAGAIN cannot happen
              * (unlimited send queue). Either way stop its calls.
              */
-            cancel_calls(s, zmq_msg_data(&part[0]), zmq_msg_size(&part[0]),
-                         0);
+            cancel_calls(s, zmq_msg_data(&part[0]), zmq_msg_size(&part[0]), 0);
             for (int i = 0; i < 3; i++) {
                 zmq_msg_close(&part[i]);
             }
@@ -767,8 +766,7 @@ set_int_opt(void *sock, int opt, int value)
 }
 
 struct tr_rpc_server *
-tr_rpc_server_create(const struct tr_rpc_server_opts *opts,
-                     struct tr_err *err)
+tr_rpc_server_create(const struct tr_rpc_server_opts *opts, struct tr_err *err)
 {
     struct tr_rpc_server_opts o = {0};
     if (opts != NULL) {
@@ -783,8 +781,8 @@ tr_rpc_server_create(const struct tr_rpc_server_opts *opts,
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     s->ctx = o.zmq_ctx != NULL ? o.zmq_ctx : tr_rpc_context();
-    s->name = tr_strdup(o.name != NULL && o.name[0] != '\0' ? o.name
-                                                             : "rpc-server");
+    s->name =
+        tr_strdup(o.name != NULL && o.name[0] != '\0' ? o.name : "rpc-server");
     s->n_workers = o.workers > 0 ? o.workers : TR_RPC_DEFAULT_WORKERS;
     s->max_queue = o.max_queue > 0 ? o.max_queue : TR_RPC_DEFAULT_MAX_QUEUE;
     int64_t max_msg =
@@ -794,8 +792,10 @@ tr_rpc_server_create(const struct tr_rpc_server_opts *opts,
         goto fail;
     }
     if (s->ctx == NULL) {
-        tr_err_set(err, TR_EIO, "cannot create rpc server %s: no ZeroMQ "
-                   "context: %s", s->name, zmq_strerror(errno));
+        tr_err_set(err, TR_EIO,
+                   "cannot create rpc server %s: no ZeroMQ "
+                   "context: %s",
+                   s->name, zmq_strerror(errno));
         goto fail;
     }
     s->router = zmq_socket(s->ctx, ZMQ_ROUTER);
@@ -825,45 +825,55 @@ tr_rpc_server_handle(struct tr_rpc_server *s, const char *method,
                      tr_rpc_handler_fn fn, void *arg, struct tr_err *err)
 {
     if (s->started) {
-        return tr_err_set(err, TR_EINVAL, "cannot register rpc method %s: "
-                          "server %s already started", method, s->name);
+        return tr_err_set(err, TR_EINVAL,
+                          "cannot register rpc method %s: "
+                          "server %s already started",
+                          method, s->name);
     }
     if (method == NULL || method[0] == '\0' || fn == NULL) {
-        return tr_err_set(err, TR_EINVAL, "cannot register rpc method: "
+        return tr_err_set(err, TR_EINVAL,
+                          "cannot register rpc method: "
                           "empty name or no handler");
     }
     if (method_find(s, method) != NULL) {
-        return tr_err_set(err, TR_EINVAL, "cannot register rpc method %s: "
-                          "already registered", method);
+        return tr_err_set(err, TR_EINVAL,
+                          "cannot register rpc method %s: "
+                          "already registered",
+                          method);
     }
     struct method *grown =
         tr_realloc(s->methods, (s->n_methods + 1) * sizeof(*grown));
     if (grown == NULL) {
-        return tr_err_set(err, TR_ENOMEM, "cannot register rpc method %s: "
-                          "out of memory", method);
+        return tr_err_set(err, TR_ENOMEM,
+                          "cannot register rpc method %s: "
+                          "out of memory",
+                          method);
     }
     s->methods = grown;
     char *name = tr_strdup(method);
     if (name == NULL) {
-        return tr_err_set(err, TR_ENOMEM, "cannot register rpc method %s: "
-                          "out of memory", method);
+        return tr_err_set(err, TR_ENOMEM,
+                          "cannot register rpc method %s: "
+                          "out of memory",
+                          method);
     }
     s->methods[s->n_methods++] = (struct method){name, fn, arg};
     return TR_OK;
 }
 
 int
-tr_rpc_server_bind(struct tr_rpc_server *s, const char *endpoint,
-                   char *bound, size_t bound_size, struct tr_err *err)
+tr_rpc_server_bind(struct tr_rpc_server *s, const char *endpoint, char *bound,
+                   size_t bound_size, struct tr_err *err)
 {
     if (s->started) {
-        return tr_err_set(err, TR_EINVAL, "cannot bind rpc server %s to %s: "
-                          "already started", s->name, endpoint);
+        return tr_err_set(err, TR_EINVAL,
+                          "cannot bind rpc server %s to %s: "
+                          "already started",
+                          s->name, endpoint);
     }
     if (zmq_bind(s->router, endpoint) != 0) {
         int e = errno;
-        int code = (e == EADDRINUSE || e == EADDRNOTAVAIL) ? TR_EIO
-                                                           : TR_EINVAL;
+        int code = (e == EADDRINUSE || e == EADDRNOTAVAIL) ? TR_EIO : TR_EINVAL;
         return tr_err_set(err, code, "cannot bind rpc server %s to %s: %s",
                           s->name, endpoint, zmq_strerror(e));
     }
@@ -874,7 +884,8 @@ tr_rpc_server_bind(struct tr_rpc_server *s, const char *endpoint,
     }
     if (bound != NULL && bound_size > 0) {
         if ((size_t)snprintf(bound, bound_size, "%s", last) >= bound_size) {
-            return tr_err_set(err, TR_EINVAL, "cannot bind rpc server %s to "
+            return tr_err_set(err, TR_EINVAL,
+                              "cannot bind rpc server %s to "
                               "%s: bound endpoint %s does not fit %zu bytes",
                               s->name, endpoint, last, bound_size);
         }
@@ -887,8 +898,10 @@ int
 tr_rpc_server_start(struct tr_rpc_server *s, struct tr_err *err)
 {
     if (s->started) {
-        return tr_err_set(err, TR_EINVAL, "cannot start rpc server %s: "
-                          "already started", s->name);
+        return tr_err_set(err, TR_EINVAL,
+                          "cannot start rpc server %s: "
+                          "already started",
+                          s->name);
     }
     s->started = true;
     snprintf(s->out_endpoint, sizeof(s->out_endpoint),
@@ -904,8 +917,10 @@ tr_rpc_server_start(struct tr_rpc_server *s, struct tr_err *err)
     }
     s->workers = tr_calloc((size_t)s->n_workers, sizeof(*s->workers));
     if (s->workers == NULL) {
-        return tr_err_set(err, TR_ENOMEM, "cannot start rpc server %s: out "
-                          "of memory", s->name);
+        return tr_err_set(err, TR_ENOMEM,
+                          "cannot start rpc server %s: out "
+                          "of memory",
+                          s->name);
     }
     /*
      * Sockets and arenas are made here, on the caller's thread, so failures
@@ -917,8 +932,10 @@ tr_rpc_server_start(struct tr_rpc_server *s, struct tr_err *err)
         w->server = s;
         w->arena = tr_arena_create(0);
         if (w->arena == NULL) {
-            return tr_err_set(err, TR_ENOMEM, "cannot start rpc server %s: "
-                              "out of memory", s->name);
+            return tr_err_set(err, TR_ENOMEM,
+                              "cannot start rpc server %s: "
+                              "out of memory",
+                              s->name);
         }
         w->push = zmq_socket(s->ctx, ZMQ_PUSH);
         if (w->push == NULL) {
@@ -934,16 +951,20 @@ tr_rpc_server_start(struct tr_rpc_server *s, struct tr_err *err)
                                 &s->workers[i]);
         if (rc != 0) {
             tr_rpc_server_stop(s);
-            return tr_err_set(err, TR_EIO, "cannot start rpc server %s: "
-                              "thread: %s", s->name, strerror(rc));
+            return tr_err_set(err, TR_EIO,
+                              "cannot start rpc server %s: "
+                              "thread: %s",
+                              s->name, strerror(rc));
         }
         s->workers_running++;
     }
     int rc = pthread_create(&s->io_thread, NULL, io_main, s);
     if (rc != 0) {
         tr_rpc_server_stop(s);
-        return tr_err_set(err, TR_EIO, "cannot start rpc server %s: thread: "
-                          "%s", s->name, strerror(rc));
+        return tr_err_set(err, TR_EIO,
+                          "cannot start rpc server %s: thread: "
+                          "%s",
+                          s->name, strerror(rc));
     }
     s->io_running = true;
     tr_log_info("rpc server started", "server=%s workers=%d", s->name,

@@ -93,8 +93,7 @@ rpc_wire_drain(void *sock)
 }
 
 int
-rpc_wire_recv(void *sock, tr_rpc_header_pb **hdr, zmq_msg_t *payload,
-              int flags)
+rpc_wire_recv(void *sock, tr_rpc_header_pb **hdr, zmq_msg_t *payload, int flags)
 {
     zmq_msg_t head;
     zmq_msg_init(&head);

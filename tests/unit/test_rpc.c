@@ -25,6 +25,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/mem.h"
 #include "rpc/rpc.h"
 #include "trident/rpc.pb-c.h"
 
@@ -38,17 +39,27 @@ h_echo(struct tr_rpc_call *call, const struct tr_rpc_request *req, void *arg)
     tr_rpc_call_reply(call, req->payload, req->len);
 }
 
+/* Same as h_echo through the zero-copy path (ownership handed over). */
 static void
-h_whoami(struct tr_rpc_call *call, const struct tr_rpc_request *req,
-         void *arg)
+h_echo_take(struct tr_rpc_call *call, const struct tr_rpc_request *req,
+            void *arg)
+{
+    void *copy = tr_malloc(req->len > 0 ? req->len : 1);
+    if (req->len > 0) {
+        memcpy(copy, req->payload, req->len);
+    }
+    tr_rpc_call_reply_take(call, copy, req->len);
+}
+
+static void
+h_whoami(struct tr_rpc_call *call, const struct tr_rpc_request *req, void *arg)
 {
     tr_rpc_call_reply(call, req->peer, strlen(req->peer));
 }
 
 /* Payload "N": streams "msg-0".."msg-N-1" then ends. */
 static void
-h_stream(struct tr_rpc_call *call, const struct tr_rpc_request *req,
-         void *arg)
+h_stream(struct tr_rpc_call *call, const struct tr_rpc_request *req, void *arg)
 {
     char count[16] = "";
     memcpy(count, req->payload, req->len < 15 ? req->len : 15);
@@ -56,7 +67,14 @@ h_stream(struct tr_rpc_call *call, const struct tr_rpc_request *req,
     for (int i = 0; i < n; i++) {
         char msg[32];
         int len = snprintf(msg, sizeof(msg), "msg-%d", i);
-        if (tr_rpc_call_send(call, msg, (size_t)len) != TR_OK) {
+        /* Every other message goes through the zero-copy path. */
+        int rc;
+        if (i % 2 == 1) {
+            rc = tr_rpc_call_send_take(call, tr_strdup(msg), (size_t)len);
+        } else {
+            rc = tr_rpc_call_send(call, msg, (size_t)len);
+        }
+        if (rc != TR_OK) {
             return;
         }
     }
@@ -99,8 +117,7 @@ h_slow(struct tr_rpc_call *call, const struct tr_rpc_request *req, void *arg)
 
 /* Streams until a send fails, records why. */
 static void
-h_endless(struct tr_rpc_call *call, const struct tr_rpc_request *req,
-          void *arg)
+h_endless(struct tr_rpc_call *call, const struct tr_rpc_request *req, void *arg)
 {
     for (int i = 0;; i++) {
         int rc = tr_rpc_call_send(call, "tick", 4);
@@ -156,24 +173,28 @@ setup(void **state)
         const char *name;
         tr_rpc_handler_fn fn;
     } methods[] = {
-        {"t.Echo", h_echo},         {"t.Whoami", h_whoami},
-        {"t.Stream", h_stream},     {"t.Fail", h_fail},
-        {"t.NoReply", h_no_reply},  {"t.Slow", h_slow},
-        {"t.Endless", h_endless},   {"t.Rendezvous", h_rendezvous},
+        {"t.Echo", h_echo},
+        {"t.EchoTake", h_echo_take},
+        {"t.Whoami", h_whoami},
+        {"t.Stream", h_stream},
+        {"t.Fail", h_fail},
+        {"t.NoReply", h_no_reply},
+        {"t.Slow", h_slow},
+        {"t.Endless", h_endless},
+        {"t.Rendezvous", h_rendezvous},
     };
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
         assert_int_equal(tr_rpc_server_handle(f->server, methods[i].name,
                                               methods[i].fn, NULL, &err),
                          TR_OK);
     }
-    assert_int_equal(tr_rpc_server_handle(f->server, "t.Echo", h_echo, NULL,
-                                          &err),
-                     TR_EINVAL);
-    assert_int_equal(tr_rpc_server_bind(f->server, f->endpoint, NULL, 0,
-                                        &err),
+    assert_int_equal(
+        tr_rpc_server_handle(f->server, "t.Echo", h_echo, NULL, &err),
+        TR_EINVAL);
+    assert_int_equal(tr_rpc_server_bind(f->server, f->endpoint, NULL, 0, &err),
                      TR_OK);
-    assert_int_equal(tr_rpc_server_bind(f->server, "tcp://127.0.0.1:0",
-                                        f->tcp, sizeof(f->tcp), &err),
+    assert_int_equal(tr_rpc_server_bind(f->server, "tcp://127.0.0.1:0", f->tcp,
+                                        sizeof(f->tcp), &err),
                      TR_OK);
     assert_int_equal(tr_rpc_server_start(f->server, &err), TR_OK);
     struct tr_rpc_client_opts co = {.name = "distributor-1"};
@@ -212,15 +233,20 @@ test_unary_inproc(void **state)
                      TR_OK);
     assert_int_equal(resp.len, sizeof(payload));
     assert_memory_equal(resp.data, payload, sizeof(payload));
-    /* Empty request, empty reply. */
-    assert_int_equal(tr_rpc_client_call(f->client, "t.Echo", NULL, 0, 1000,
-                                        &resp, &err),
+    assert_int_equal(tr_rpc_client_call(f->client, "t.EchoTake", payload,
+                                        sizeof(payload), 1000, &resp, &err),
                      TR_OK);
+    assert_int_equal(resp.len, sizeof(payload));
+    assert_memory_equal(resp.data, payload, sizeof(payload));
+    /* Empty request, empty reply. */
+    assert_int_equal(
+        tr_rpc_client_call(f->client, "t.Echo", NULL, 0, 1000, &resp, &err),
+        TR_OK);
     assert_int_equal(resp.len, 0);
     /* The hello carried the client's name to the handler. */
-    assert_int_equal(tr_rpc_client_call(f->client, "t.Whoami", NULL, 0, 0,
-                                        &resp, &err),
-                     TR_OK);
+    assert_int_equal(
+        tr_rpc_client_call(f->client, "t.Whoami", NULL, 0, 0, &resp, &err),
+        TR_OK);
     assert_int_equal(resp.len, strlen("distributor-1"));
     assert_memory_equal(resp.data, "distributor-1", resp.len);
     tr_buf_fini(&resp);
@@ -239,13 +265,12 @@ test_same_api_over_tcp(void **state)
     assert_non_null(c);
     assert_string_equal(tr_rpc_client_endpoint(c), f->tcp);
     struct tr_buf resp = TR_BUF_INIT;
-    assert_int_equal(tr_rpc_client_call(c, "t.Echo", "over tcp", 8, 1000,
-                                        &resp, &err),
-                     TR_OK);
+    assert_int_equal(
+        tr_rpc_client_call(c, "t.Echo", "over tcp", 8, 1000, &resp, &err),
+        TR_OK);
     assert_memory_equal(resp.data, "over tcp", 8);
-    assert_int_equal(tr_rpc_client_call(c, "t.Whoami", NULL, 0, 1000, &resp,
-                                        &err),
-                     TR_OK);
+    assert_int_equal(
+        tr_rpc_client_call(c, "t.Whoami", NULL, 0, 1000, &resp, &err), TR_OK);
     assert_memory_equal(resp.data, "querier-1", 9);
     tr_buf_fini(&resp);
     tr_rpc_client_destroy(c);
@@ -277,21 +302,21 @@ test_stream_inproc(void **state)
     struct fixture *f = *state;
     struct tr_err err;
     struct collected got = {.in_order = true};
-    assert_int_equal(tr_rpc_client_stream(f->client, "t.Stream", "50", 2,
-                                          1000, collect, &got, &err),
+    assert_int_equal(tr_rpc_client_stream(f->client, "t.Stream", "50", 2, 1000,
+                                          collect, &got, &err),
                      TR_OK);
     assert_int_equal(got.count, 50);
     assert_true(got.in_order);
     /* An empty stream is just an end. */
     got = (struct collected){.in_order = true};
-    assert_int_equal(tr_rpc_client_stream(f->client, "t.Stream", "0", 1,
-                                          1000, collect, &got, &err),
+    assert_int_equal(tr_rpc_client_stream(f->client, "t.Stream", "0", 1, 1000,
+                                          collect, &got, &err),
                      TR_OK);
     assert_int_equal(got.count, 0);
     /* A unary reply to a streaming call arrives as one message. */
     got = (struct collected){.in_order = true};
-    assert_int_equal(tr_rpc_client_stream(f->client, "t.Echo", "msg-0", 5,
-                                          1000, collect, &got, &err),
+    assert_int_equal(tr_rpc_client_stream(f->client, "t.Echo", "msg-0", 5, 1000,
+                                          collect, &got, &err),
                      TR_OK);
     assert_int_equal(got.count, 1);
     assert_true(got.in_order);
@@ -314,8 +339,8 @@ call_many(void *p)
         char payload[64];
         int len = snprintf(payload, sizeof(payload), "thread %d call %d",
                            w->index, i);
-        if (tr_rpc_client_call(w->client, "t.Echo", payload, (size_t)len,
-                               2000, &resp, &err) == TR_OK &&
+        if (tr_rpc_client_call(w->client, "t.Echo", payload, (size_t)len, 2000,
+                               &resp, &err) == TR_OK &&
             resp.len == (size_t)len &&
             memcmp(resp.data, payload, (size_t)len) == 0) {
             w->ok++;
@@ -378,8 +403,10 @@ test_unknown_method(void **state)
                      TR_ENOTFOUND);
     assert_int_equal(err.code, TR_ENOTFOUND);
     char want[256];
-    snprintf(want, sizeof(want), "cannot call ingester.Nope on %s: unknown "
-             "method \"ingester.Nope\" on server test-server", f->endpoint);
+    snprintf(want, sizeof(want),
+             "cannot call ingester.Nope on %s: unknown "
+             "method \"ingester.Nope\" on server test-server",
+             f->endpoint);
     assert_string_equal(err.msg, want);
     tr_buf_fini(&resp);
 }
@@ -390,17 +417,19 @@ test_handler_error_propagates(void **state)
     struct fixture *f = *state;
     struct tr_err err;
     struct tr_buf resp = TR_BUF_INIT;
-    assert_int_equal(tr_rpc_client_call(f->client, "t.Fail", NULL, 0, 1000,
-                                        &resp, &err),
-                     TR_ELIMIT);
+    assert_int_equal(
+        tr_rpc_client_call(f->client, "t.Fail", NULL, 0, 1000, &resp, &err),
+        TR_ELIMIT);
     char want[256];
-    snprintf(want, sizeof(want), "cannot call t.Fail on %s: cannot append: "
-             "too many series", f->endpoint);
+    snprintf(want, sizeof(want),
+             "cannot call t.Fail on %s: cannot append: "
+             "too many series",
+             f->endpoint);
     assert_string_equal(err.msg, want);
     /* A handler that forgets to answer still produces an answer. */
-    assert_int_equal(tr_rpc_client_call(f->client, "t.NoReply", NULL, 0,
-                                        1000, &resp, &err),
-                     TR_EIO);
+    assert_int_equal(
+        tr_rpc_client_call(f->client, "t.NoReply", NULL, 0, 1000, &resp, &err),
+        TR_EIO);
     assert_non_null(strstr(err.msg, "handler for t.NoReply returned without "
                                     "a reply"));
     /* Errors reach streaming callers too. */
@@ -418,19 +447,21 @@ test_deadline_exceeded(void **state)
     struct tr_err err;
     struct tr_buf resp = TR_BUF_INIT;
     int64_t start = tr_mono_ns();
-    assert_int_equal(tr_rpc_client_call(f->client, "t.Slow", NULL, 0, 200,
-                                        &resp, &err),
-                     TR_ETIMEOUT);
+    assert_int_equal(
+        tr_rpc_client_call(f->client, "t.Slow", NULL, 0, 200, &resp, &err),
+        TR_ETIMEOUT);
     int64_t took_ms = (tr_mono_ns() - start) / TR_NS_PER_MS;
     assert_true(took_ms >= 199 && took_ms < 1000);
     char want[256];
-    snprintf(want, sizeof(want), "cannot call t.Slow on %s: no answer "
-             "within 200 ms (peer down?)", f->endpoint);
+    snprintf(want, sizeof(want),
+             "cannot call t.Slow on %s: no answer "
+             "within 200 ms (peer down?)",
+             f->endpoint);
     assert_string_equal(err.msg, want);
     /* The deadline travelled: the handler's is the caller's, give or take
      * the transit. */
-    int64_t budget = atomic_load(&seen.deadline_ns) -
-                     atomic_load(&seen.arrived_ns);
+    int64_t budget =
+        atomic_load(&seen.deadline_ns) - atomic_load(&seen.arrived_ns);
     assert_true(budget > 100 * TR_NS_PER_MS && budget <= 200 * TR_NS_PER_MS);
     /* The handler noticed and its late reply was not sent. */
     int64_t give_up = tr_mono_ns() + 2 * TR_NS_PER_SEC;
@@ -441,9 +472,9 @@ test_deadline_exceeded(void **state)
     int rc = atomic_load(&seen.send_rc);
     assert_true(rc == TR_ETIMEOUT || rc == TR_ECANCELED);
     /* The same client (and the socket it reused) still works. */
-    assert_int_equal(tr_rpc_client_call(f->client, "t.Echo", "ok", 2, 1000,
-                                        &resp, &err),
-                     TR_OK);
+    assert_int_equal(
+        tr_rpc_client_call(f->client, "t.Echo", "ok", 2, 1000, &resp, &err),
+        TR_OK);
     assert_memory_equal(resp.data, "ok", 2);
     tr_buf_fini(&resp);
 }
@@ -593,9 +624,8 @@ test_version_mismatch_refused_by_client(void **state)
         tr_rpc_client_create("inproc://rpc-test-future", NULL, &err);
     assert_non_null(c);
     struct tr_buf resp = TR_BUF_INIT;
-    assert_int_equal(tr_rpc_client_call(c, "t.Echo", NULL, 0, 2000, &resp,
-                                        &err),
-                     TR_EINVAL);
+    assert_int_equal(
+        tr_rpc_client_call(c, "t.Echo", NULL, 0, 2000, &resp, &err), TR_EINVAL);
     assert_string_equal(err.msg,
                         "cannot call t.Echo on inproc://rpc-test-future: "
                         "server future-server speaks protocol version 99, "
@@ -615,9 +645,9 @@ test_bad_endpoints(void **state)
     assert_int_equal(err.code, TR_EINVAL);
     assert_non_null(strstr(err.msg, "nonsense"));
     /* Binding after start is refused. */
-    assert_int_equal(tr_rpc_server_bind(f->server, "inproc://late", NULL, 0,
-                                        &err),
-                     TR_EINVAL);
+    assert_int_equal(
+        tr_rpc_server_bind(f->server, "inproc://late", NULL, 0, &err),
+        TR_EINVAL);
     /* Nothing listens there: quick TR_EUNAVAIL with the clear message
      * (inproc queues for a name not bound yet, so the hello goes out and
      * nobody answers it). */
@@ -625,9 +655,9 @@ test_bad_endpoints(void **state)
         tr_rpc_client_create("inproc://nobody-home", NULL, &err);
     assert_non_null(c);
     struct tr_buf resp = TR_BUF_INIT;
-    assert_int_equal(tr_rpc_client_call(c, "ingester.Push", NULL, 0, 100,
-                                        &resp, &err),
-                     TR_EUNAVAIL);
+    assert_int_equal(
+        tr_rpc_client_call(c, "ingester.Push", NULL, 0, 100, &resp, &err),
+        TR_EUNAVAIL);
     assert_string_equal(err.msg, "cannot call ingester.Push on "
                                  "inproc://nobody-home: no answer to hello "
                                  "within 100 ms (peer down?)");
@@ -651,9 +681,8 @@ spawn_server(const char *endpoint, char *bound, size_t bound_size)
     char *argv[] = {TR_RPC_TEST_SERVER, (char *)endpoint, "ingester-test",
                     NULL};
     pid_t pid;
-    assert_int_equal(posix_spawn(&pid, TR_RPC_TEST_SERVER, &fa, NULL, argv,
-                                 environ),
-                     0);
+    assert_int_equal(
+        posix_spawn(&pid, TR_RPC_TEST_SERVER, &fa, NULL, argv, environ), 0);
     posix_spawn_file_actions_destroy(&fa);
     close(fds[1]);
     char line[300];
@@ -691,13 +720,13 @@ test_two_processes_kill_and_restart(void **state)
     struct tr_rpc_client *c = tr_rpc_client_create(endpoint, &co, &err);
     assert_non_null(c);
     struct tr_buf resp = TR_BUF_INIT;
-    assert_int_equal(tr_rpc_client_call(c, "test.Echo", "first", 5, 5000,
-                                        &resp, &err),
-                     TR_OK);
+    assert_int_equal(
+        tr_rpc_client_call(c, "test.Echo", "first", 5, 5000, &resp, &err),
+        TR_OK);
     assert_memory_equal(resp.data, "first", 5);
-    assert_int_equal(tr_rpc_client_call(c, "test.Whoami", NULL, 0, 5000,
-                                        &resp, &err),
-                     TR_OK);
+    assert_int_equal(
+        tr_rpc_client_call(c, "test.Whoami", NULL, 0, 5000, &resp, &err),
+        TR_OK);
     assert_int_equal(resp.len, strlen("distributor-7"));
     assert_memory_equal(resp.data, "distributor-7", resp.len);
 
@@ -713,8 +742,7 @@ test_two_processes_kill_and_restart(void **state)
     print_message("after SIGKILL: rc=%s in %lld ms: %s\n", tr_err_name(rc),
                   (long long)took_ms, err.msg);
     char prefix[300];
-    snprintf(prefix, sizeof(prefix), "cannot call test.Echo on %s: ",
-             endpoint);
+    snprintf(prefix, sizeof(prefix), "cannot call test.Echo on %s: ", endpoint);
     assert_true(strncmp(err.msg, prefix, strlen(prefix)) == 0);
     assert_non_null(strstr(err.msg, "within 500 ms (peer down?)"));
 
@@ -722,14 +750,14 @@ test_two_processes_kill_and_restart(void **state)
     char again[256];
     pid = spawn_server(endpoint, again, sizeof(again));
     assert_string_equal(again, endpoint);
-    assert_int_equal(tr_rpc_client_call(c, "test.Echo", "third", 5, 5000,
-                                        &resp, &err),
-                     TR_OK);
+    assert_int_equal(
+        tr_rpc_client_call(c, "test.Echo", "third", 5, 5000, &resp, &err),
+        TR_OK);
     assert_memory_equal(resp.data, "third", 5);
     /* The new process knows the caller: the hello was redone. */
-    assert_int_equal(tr_rpc_client_call(c, "test.Whoami", NULL, 0, 5000,
-                                        &resp, &err),
-                     TR_OK);
+    assert_int_equal(
+        tr_rpc_client_call(c, "test.Whoami", NULL, 0, 5000, &resp, &err),
+        TR_OK);
     assert_memory_equal(resp.data, "distributor-7", resp.len);
 
     tr_buf_fini(&resp);
@@ -758,8 +786,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stream_cancel_reaches_handler,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_version_mismatch_refused_by_server, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version_mismatch_refused_by_server,
+                                        setup, teardown),
         cmocka_unit_test(test_version_mismatch_refused_by_client),
         cmocka_unit_test_setup_teardown(test_bad_endpoints, setup, teardown),
         cmocka_unit_test(test_two_processes_kill_and_restart),
