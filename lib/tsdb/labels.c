@@ -131,7 +131,7 @@ int
 tr_labels_from_strings(const char *const *kv, size_t n_pairs,
                        struct tr_labels **out, struct tr_err *err)
 {
-    struct tr_label stack[STACK_PAIRS];
+    struct tr_label stack[STACK_PAIRS] = {{0}}; /* quiets gcc -O2 */
     struct tr_label *pairs = stack;
     if (n_pairs > STACK_PAIRS) {
         pairs = tr_malloc(n_pairs * sizeof(*pairs));
@@ -255,7 +255,7 @@ tr_labels_iter_init(struct tr_labels_iter *it, const struct tr_labels *ls)
 bool
 tr_labels_iter_next(struct tr_labels_iter *it, struct tr_label *out)
 {
-    uint64_t n;
+    uint64_t n = 0;
     if (it->pos >= it->end) {
         return false;
     }
@@ -866,7 +866,7 @@ int
 tr_labels_builder_build(const struct tr_labels_builder *b,
                         struct tr_labels **out, struct tr_err *err)
 {
-    struct tr_label stack[STACK_PAIRS];
+    struct tr_label stack[STACK_PAIRS] = {{0}}; /* quiets gcc -O2 */
     struct tr_label *pairs = stack;
     if (b->len > STACK_PAIRS) {
         pairs = tr_malloc(b->len * sizeof(*pairs));
