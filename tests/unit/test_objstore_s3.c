@@ -605,6 +605,77 @@ test_s3_multipart_50mib(void **state)
     unlink(path);
 }
 
+/* A generated source that can be told to break at some offset. */
+struct gen_source {
+    uint64_t fail_at; /* UINT64_MAX: never */
+    int calls;
+};
+
+static int
+read_generated(void *arg, uint64_t offset, void *dst, size_t len,
+               struct tr_err *err)
+{
+    struct gen_source *g = arg;
+    g->calls++;
+    if (offset + len > g->fail_at) {
+        return tr_err_set(err, TR_EIO, "source broke at %llu",
+                          (unsigned long long)offset);
+    }
+    unsigned char *p = dst;
+    for (size_t i = 0; i < len; i++) {
+        p[i] = pattern_byte(offset + i);
+    }
+    return TR_OK;
+}
+
+static void
+test_s3_streamed_multipart_and_failed_source(void **state)
+{
+    (void)state;
+    struct tr_objstore_options o = base_options();
+    o.s3_part_size = TR_OBJSTORE_MIN_PART_SIZE;
+    o.s3_multipart_threshold = TR_OBJSTORE_MIN_PART_SIZE;
+    struct tr_objstore *os = make_store(&o);
+    struct tr_err err;
+    /* 12 MiB + 1 from a callback: parts of 5, 5 and 2 MiB + 1 byte. */
+    uint64_t size = (UINT64_C(12) << 20) + 1;
+    struct gen_source ok = {UINT64_MAX, 0};
+    if (tr_objstore_put_reader(os, "stream/ok", size, read_generated, &ok,
+                               &err) != TR_OK) {
+        fail_msg("streamed put: %s", err.msg);
+    }
+    struct tr_buf b = TR_BUF_INIT;
+    assert_int_equal(tr_objstore_get(os, "stream/ok", &b, &err), TR_OK);
+    assert_int_equal(b.len, size);
+    for (uint64_t i = 0; i < size; i++) {
+        if ((unsigned char)b.data[i] != pattern_byte(i)) {
+            fail_msg("byte %llu differs", (unsigned long long)i);
+        }
+    }
+    tr_buf_fini(&b);
+
+    /* The source breaks in the third part: the put fails at once with
+     * the source's error (no retry), the upload is aborted and no object
+     * appears. */
+    struct gen_source broken = {UINT64_C(11) << 20, 0};
+    o.retry_base_delay_ns = 2 * TR_NS_PER_SEC; /* a retry would show */
+    struct tr_objstore *os2 = make_store(&o);
+    int64_t t0 = tr_mono_ns();
+    tr_err_clear(&err);
+    assert_int_equal(tr_objstore_put_reader(os2, "stream/broken", size,
+                                            read_generated, &broken, &err),
+                     TR_EIO);
+    assert_true(tr_mono_ns() - t0 < TR_NS_PER_SEC);
+    assert_msg_has(&err, "source broke");
+    assert_msg_has(&err, "stream/broken");
+    bool exists = true;
+    assert_int_equal(tr_objstore_exists(os2, "stream/broken", &exists, &err),
+                     TR_OK);
+    assert_false(exists);
+    tr_objstore_destroy(os2);
+    tr_objstore_destroy(os);
+}
+
 static void
 test_s3_wrong_credentials_are_denied(void **state)
 {
@@ -820,6 +891,7 @@ main(void)
         cmocka_unit_test(test_s3_listing_with_delimiter),
         cmocka_unit_test(test_s3_lists_more_than_1000_keys),
         cmocka_unit_test(test_s3_multipart_50mib),
+        cmocka_unit_test(test_s3_streamed_multipart_and_failed_source),
         cmocka_unit_test(test_s3_wrong_credentials_are_denied),
         cmocka_unit_test(test_s3_missing_bucket_is_named),
         cmocka_unit_test(test_s3_unreachable_server_gives_up_in_bounds),
