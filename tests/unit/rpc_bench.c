@@ -4,6 +4,10 @@
  * client threads. A measurement, not a test: it prints numbers.
  *
  *   tr-rpc-bench [seconds per run, default 2]
+ *
+ * Measured on the 2-core development VM (Release build, other builds
+ * running, so +-40%): inproc 1 thread 9-14k/s (70-110 us), tcp loopback
+ * 1 thread 5-6k/s (170-200 us); 4 threads: inproc 22-34k/s, tcp 14-15k/s.
  */
 #include <pthread.h>
 #include <stdio.h>
