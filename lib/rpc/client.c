@@ -325,6 +325,9 @@ on_answer(struct call_ctx *cc, uint64_t id, const tr_rpc_header_pb *in,
             }
             return TR_OK;
         }
+        if (cc->resp == NULL) {
+            return TR_OK; /* the caller does not want the reply */
+        }
         tr_buf_reset(cc->resp);
         if (tr_buf_append(cc->resp, data, len) != TR_OK) {
             return call_error(cc, TR_ENOMEM,

@@ -227,7 +227,8 @@ const char *tr_rpc_client_endpoint(const struct tr_rpc_client *c);
 /*
  * Unary call: sends req[0..req_len) to method and waits at most timeout_ms
  * (0: the client's default) for the reply, which replaces resp's contents
- * (resp is reset first; the caller owns it and frees it with tr_buf_fini).
+ * (resp is reset first; the caller owns it and frees it with tr_buf_fini;
+ * NULL discards the reply).
  * Returns TR_OK or an error code with err set, see the top of this file.
  */
 int tr_rpc_client_call(struct tr_rpc_client *c, const char *method,

@@ -238,6 +238,10 @@ test_unary_inproc(void **state)
                      TR_OK);
     assert_int_equal(resp.len, sizeof(payload));
     assert_memory_equal(resp.data, payload, sizeof(payload));
+    /* A caller that only needs success passes no buffer. */
+    assert_int_equal(tr_rpc_client_call(f->client, "t.Echo", "x", 1, 1000,
+                                        NULL, &err),
+                     TR_OK);
     /* Empty request, empty reply. */
     assert_int_equal(
         tr_rpc_client_call(f->client, "t.Echo", NULL, 0, 1000, &resp, &err),
