@@ -24,9 +24,11 @@
  *     need reference counts or epochs; callers must not rely on more than
  *     "valid while the head lives".
  *
- * Memory per series (measured, see docs in the report): the series struct,
- * its label set, its chunk bytes, a map slot, postings entries and the
- * index strings of its unique values.
+ * Memory per series: the series struct (104 B, open chunk embedded), its
+ * label set (one allocation), its chunk bytes, a map slot, postings entries
+ * and the index strings of its unique values. tr-tsdb-bench measured about
+ * 500 B accounted / 670 B RSS per series for 100k series of 4 labels with
+ * one full 120-sample chunk each.
  */
 #ifndef TR_TSDB_HEAD_H
 #define TR_TSDB_HEAD_H
