@@ -139,8 +139,10 @@ object_path(const struct fs_store *fs, const char *key, struct tr_buf *out,
             struct tr_err *err)
 {
     if (tr_buf_appendf(out, "%s/%s", fs->root, key) != TR_OK) {
-        return tr_err_set(err, TR_ENOMEM, "cannot build path of %s: out of "
-                          "memory", key);
+        return tr_err_set(err, TR_ENOMEM,
+                          "cannot build path of %s: out of "
+                          "memory",
+                          key);
     }
     return TR_OK;
 }
@@ -233,15 +235,15 @@ fs_put(void *impl, const char *key, uint64_t size, tr_objstore_read_fn read,
         off += n;
     }
     if (fsync(fd) != 0) {
-        rc = tr_err_set(err, TR_EIO, "cannot put %s: cannot fsync %s: %s",
-                        key, tmp.data, strerror(errno));
+        rc = tr_err_set(err, TR_EIO, "cannot put %s: cannot fsync %s: %s", key,
+                        tmp.data, strerror(errno));
         goto done;
     }
     int closed = close(fd);
     fd = -1;
     if (closed != 0) {
-        rc = tr_err_set(err, TR_EIO, "cannot put %s: cannot close %s: %s",
-                        key, tmp.data, strerror(errno));
+        rc = tr_err_set(err, TR_EIO, "cannot put %s: cannot close %s: %s", key,
+                        tmp.data, strerror(errno));
         goto done;
     }
     if (rename(tmp.data, path.data) != 0) {
@@ -252,16 +254,20 @@ fs_put(void *impl, const char *key, uint64_t size, tr_objstore_read_fn read,
                             "hold both \"a\" and \"a/b\")",
                             key, fs->root);
         } else {
-            rc = tr_err_set(err, TR_EIO, "cannot put %s: cannot rename %s: "
-                            "%s", key, tmp.data, strerror(errno));
+            rc = tr_err_set(err, TR_EIO,
+                            "cannot put %s: cannot rename %s: "
+                            "%s",
+                            key, tmp.data, strerror(errno));
         }
         goto done;
     }
     tr_buf_reset(&tmp); /* renamed: nothing to clean up */
     path.data[dir_len] = '\0';
     if (fsync_dir(path.data) != 0) {
-        rc = tr_err_set(err, TR_EIO, "cannot put %s: cannot fsync directory "
-                        "%s: %s", key, path.data, strerror(errno));
+        rc = tr_err_set(err, TR_EIO,
+                        "cannot put %s: cannot fsync directory "
+                        "%s: %s",
+                        key, path.data, strerror(errno));
         goto done;
     }
     rc = TR_OK;
@@ -301,8 +307,8 @@ pread_all(int fd, char *dst, size_t len, uint64_t offset)
 }
 
 static int
-fs_get(void *impl, const char *key, bool ranged, uint64_t offset,
-       uint64_t len, struct tr_buf *out, struct tr_err *err)
+fs_get(void *impl, const char *key, bool ranged, uint64_t offset, uint64_t len,
+       struct tr_buf *out, struct tr_err *err)
 {
     struct fs_store *fs = impl;
     struct tr_buf path = TR_BUF_INIT;
@@ -321,8 +327,10 @@ fs_get(void *impl, const char *key, bool ranged, uint64_t offset,
         goto done;
     }
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        rc = tr_err_set(err, TR_ENOTFOUND, "cannot %s %s from %s: no such "
-                        "object", verb, key, fs->root);
+        rc = tr_err_set(err, TR_ENOTFOUND,
+                        "cannot %s %s from %s: no such "
+                        "object",
+                        verb, key, fs->root);
         goto done;
     }
     uint64_t size = (uint64_t)st.st_size;
@@ -339,8 +347,10 @@ fs_get(void *impl, const char *key, bool ranged, uint64_t offset,
         goto done;
     }
     if (len > SIZE_MAX / 2 || tr_buf_reserve(out, (size_t)len) != TR_OK) {
-        rc = tr_err_set(err, TR_ENOMEM, "cannot %s %s: out of memory for "
-                        "%llu bytes", verb, key, (unsigned long long)len);
+        rc = tr_err_set(err, TR_ENOMEM,
+                        "cannot %s %s: out of memory for "
+                        "%llu bytes",
+                        verb, key, (unsigned long long)len);
         goto done;
     }
     if (pread_all(fd, out->data + out->len, (size_t)len, offset) != 0) {
@@ -376,15 +386,19 @@ fs_stat(void *impl, const char *key, uint64_t *size, struct tr_err *err)
     struct stat st;
     if (stat(path.data, &st) != 0) {
         if (errno == ENOENT || errno == ENOTDIR) {
-            rc = tr_err_set(err, TR_ENOTFOUND, "cannot stat %s in %s: no such "
-                            "object", key, fs->root);
+            rc = tr_err_set(err, TR_ENOTFOUND,
+                            "cannot stat %s in %s: no such "
+                            "object",
+                            key, fs->root);
         } else {
             rc = tr_err_set(err, TR_EIO, "cannot stat %s in %s: %s", key,
                             fs->root, strerror(errno));
         }
     } else if (!S_ISREG(st.st_mode)) {
-        rc = tr_err_set(err, TR_ENOTFOUND, "cannot stat %s in %s: no such "
-                        "object", key, fs->root);
+        rc = tr_err_set(err, TR_ENOTFOUND,
+                        "cannot stat %s in %s: no such "
+                        "object",
+                        key, fs->root);
     } else {
         *size = (uint64_t)st.st_size;
     }
@@ -520,8 +534,7 @@ walk(struct fs_store *fs, struct tr_buf *path, size_t key_start,
         } else if (S_ISDIR(st.st_mode)) {
             rc = walk(fs, path, key_start, "", l, err);
         } else if (S_ISREG(st.st_mode)) {
-            if (listing_add(l, path->data + key_start,
-                            path->len - key_start,
+            if (listing_add(l, path->data + key_start, path->len - key_start,
                             (uint64_t)st.st_size) != TR_OK) {
                 rc = tr_err_set(err, TR_ENOMEM, "cannot list: out of memory");
             }
@@ -586,8 +599,7 @@ fs_list(void *impl, const char *prefix, const char *delimiter,
     rc = walk(fs, &path, strlen(fs->root) + 1,
               last_slash ? last_slash + 1 : prefix, &l, err);
     if (rc != TR_OK) {
-        tr_err_prefix(err, "cannot list prefix \"%s\" in %s", prefix,
-                      fs->root);
+        tr_err_prefix(err, "cannot list prefix \"%s\" in %s", prefix, fs->root);
         goto done;
     }
     if (l.len > 1) {
@@ -607,7 +619,8 @@ fs_list(void *impl, const char *prefix, const char *delimiter,
                 }
                 tr_buf_reset(&roll);
                 if (tr_buf_append(&roll, l.items[i].key, rlen) != TR_OK) {
-                    rc = tr_err_set(err, TR_ENOMEM, "cannot list: out of "
+                    rc = tr_err_set(err, TR_ENOMEM,
+                                    "cannot list: out of "
                                     "memory");
                     goto done;
                 }

@@ -324,8 +324,7 @@ struct file_source {
 };
 
 static int
-read_file(void *arg, uint64_t offset, void *dst, size_t len,
-          struct tr_err *err)
+read_file(void *arg, uint64_t offset, void *dst, size_t len, struct tr_err *err)
 {
     const struct file_source *f = arg;
     char *p = dst;
@@ -351,8 +350,8 @@ read_file(void *arg, uint64_t offset, void *dst, size_t len,
 }
 
 int
-tr_objstore_put_file(struct tr_objstore *os, const char *key,
-                     const char *path, struct tr_err *err)
+tr_objstore_put_file(struct tr_objstore *os, const char *key, const char *path,
+                     struct tr_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -364,8 +363,8 @@ tr_objstore_put_file(struct tr_objstore *os, const char *key,
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return tr_err_set(err, TR_EIO,
-                          "cannot put %s from file %s: not a regular file",
-                          key, path);
+                          "cannot put %s from file %s: not a regular file", key,
+                          path);
     }
     struct file_source f = {fd, path};
     int rc = tr_objstore_put_reader(os, key, (uint64_t)st.st_size, read_file,
@@ -385,9 +384,8 @@ tr_objstore_get(struct tr_objstore *os, const char *key, struct tr_buf *out,
 }
 
 int
-tr_objstore_get_range(struct tr_objstore *os, const char *key,
-                      uint64_t offset, uint64_t len, struct tr_buf *out,
-                      struct tr_err *err)
+tr_objstore_get_range(struct tr_objstore *os, const char *key, uint64_t offset,
+                      uint64_t len, struct tr_buf *out, struct tr_err *err)
 {
     if (tr_objstore_key_check(key, err) != TR_OK) {
         return tr_err_prefix(err, "cannot get object range");
@@ -454,8 +452,7 @@ tr_objstore_exists(struct tr_objstore *os, const char *key, bool *exists,
 }
 
 int
-tr_objstore_delete(struct tr_objstore *os, const char *key,
-                   struct tr_err *err)
+tr_objstore_delete(struct tr_objstore *os, const char *key, struct tr_err *err)
 {
     if (tr_objstore_key_check(key, err) != TR_OK) {
         return tr_err_prefix(err, "cannot delete object");

@@ -167,8 +167,8 @@ int tr_objstore_put_file(struct tr_objstore *os, const char *key,
  * Appends the whole object to out (whose current content is kept). On error
  * out has its original length again. TR_ENOTFOUND for a missing object.
  */
-int tr_objstore_get(struct tr_objstore *os, const char *key,
-                    struct tr_buf *out, struct tr_err *err);
+int tr_objstore_get(struct tr_objstore *os, const char *key, struct tr_buf *out,
+                    struct tr_err *err);
 
 /*
  * Appends bytes [offset, offset+len) of the object to out. The range must
@@ -203,9 +203,9 @@ int tr_objstore_delete(struct tr_objstore *os, const char *key,
 
 /* One listing entry; both strings are borrowed for the callback's duration. */
 struct tr_objstore_entry {
-    const char *key;  /* full key, or the common prefix when is_prefix */
-    uint64_t size;    /* object size; 0 for a common prefix */
-    bool is_prefix;   /* a "directory" rolled up by the delimiter */
+    const char *key; /* full key, or the common prefix when is_prefix */
+    uint64_t size;   /* object size; 0 for a common prefix */
+    bool is_prefix;  /* a "directory" rolled up by the delimiter */
 };
 
 /*

@@ -38,18 +38,18 @@
 #include "base/mem.h"
 #include "objstore/internal.h"
 
-#define EMPTY_SHA256                                                          \
+#define EMPTY_SHA256                                                           \
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define MAX_PARTS 10000
 
 struct s3_store {
     struct tr_objstore_options o; /* strings below point into this store */
-    char *base_url;  /* "http[s]://host[:port]" (with "bucket." if vhost) */
+    char *base_url; /* "http[s]://host[:port]" (with "bucket." if vhost) */
     char *bucket;
-    char *sigv4;     /* "aws:amz:<region>:s3" */
-    char *userpwd;   /* "<access>:<secret>" */
+    char *sigv4;   /* "aws:amz:<region>:s3" */
+    char *userpwd; /* "<access>:<secret>" */
     pthread_mutex_t lock;
-    CURL **idle;     /* pool of idle handles, max_idle_connections long */
+    CURL **idle; /* pool of idle handles, max_idle_connections long */
     int n_idle;
 };
 
@@ -110,8 +110,7 @@ tr_objstore_s3_create(const struct tr_objstore_options *opts, char **location,
     s->userpwd = tr_buf_detach(&b, NULL);
     tr_buf_appendf(&b, "s3://%s", opts->s3_bucket);
     *location = tr_buf_detach(&b, NULL);
-    s->idle = tr_calloc((size_t)opts->max_idle_connections + 1,
-                        sizeof(CURL *));
+    s->idle = tr_calloc((size_t)opts->max_idle_connections + 1, sizeof(CURL *));
     if (s->base_url == NULL || s->bucket == NULL || s->sigv4 == NULL ||
         s->userpwd == NULL || *location == NULL || s->idle == NULL) {
         tr_err_set(err, TR_ENOMEM, "cannot create object store: out of memory");
@@ -231,8 +230,7 @@ static int
 on_seek(void *ud, curl_off_t offset, int origin)
 {
     struct s3_req *r = ud;
-    if (origin != SEEK_SET || offset < 0 ||
-        (uint64_t)offset > r->body_size) {
+    if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > r->body_size) {
         return CURL_SEEKFUNC_CANTSEEK;
     }
     r->read_pos = (uint64_t)offset;
@@ -282,8 +280,7 @@ on_header(char *line, size_t size, size_t nitems, void *ud)
             memcpy(r->etag, v, vlen);
             r->etag[vlen] = '\0';
         }
-    } else if ((v = header_value(line, len, "content-length", &vlen)) !=
-               NULL) {
+    } else if ((v = header_value(line, len, "content-length", &vlen)) != NULL) {
         r->content_length = strtoll(v, NULL, 10);
     } else if ((v = header_value(line, len, "content-range", &vlen)) != NULL) {
         /* "bytes 0-9/1234", or "bytes (star)/1234" on a 416 */
@@ -355,16 +352,14 @@ parse_error(const char *doc, size_t len, struct s3_error *e)
         return false;
     }
     copy_xml_text(span.p, span.len, "Code", e->code, sizeof(e->code));
-    copy_xml_text(span.p, span.len, "Message", e->message,
-                  sizeof(e->message));
+    copy_xml_text(span.p, span.len, "Message", e->message, sizeof(e->message));
     return true;
 }
 
 static bool
 status_retryable(long status, const struct s3_error *e)
 {
-    return status >= 500 || status == 429 ||
-           strcmp(e->code, "SlowDown") == 0 ||
+    return status >= 500 || status == 429 || strcmp(e->code, "SlowDown") == 0 ||
            strcmp(e->code, "RequestTimeout") == 0 ||
            strcmp(e->code, "InternalError") == 0;
 }
@@ -473,14 +468,15 @@ perform(struct s3_store *s, struct s3_req *r, const char *what,
     int attempt;
     for (attempt = 1;; attempt++) {
         int64_t left = s->o.retry_max_total_ns - (tr_mono_ns() - start);
-        int64_t timeout = s->o.request_timeout_ns < left
-                              ? s->o.request_timeout_ns
-                              : left;
+        int64_t timeout =
+            s->o.request_timeout_ns < left ? s->o.request_timeout_ns : left;
         CURL *h = pool_get(s);
         if (h == NULL) {
             r->resp->len = orig_len;
-            return tr_err_set(err, TR_ENOMEM, "cannot %s: cannot create a "
-                              "curl handle", what);
+            return tr_err_set(err, TR_ENOMEM,
+                              "cannot %s: cannot create a "
+                              "curl handle",
+                              what);
         }
         r->resp->len = orig_len;
         r->read_pos = 0;
@@ -509,11 +505,14 @@ perform(struct s3_store *s, struct s3_req *r, const char *what,
         if (cc != CURLE_OK) {
             retry = curl_code_retryable(cc);
         } else {
-            bool body_error =
-                parse_error(r->resp->data + orig_len, r->resp->len - orig_len,
-                            &e);
-            if (r->status >= 200 && r->status < 300 &&
-                !(r->check_body_error && body_error)) {
+            bool ok = r->status >= 200 && r->status < 300;
+            /* Only error answers (and the few calls that may hide an
+             * error in a 200) are parsed: object data is not XML. */
+            bool body_error = (!ok || r->check_body_error) &&
+                              r->resp->data != NULL &&
+                              parse_error(r->resp->data + orig_len,
+                                          r->resp->len - orig_len, &e);
+            if (ok && !(r->check_body_error && body_error)) {
                 return TR_OK;
             }
             if (r->status >= 200 && r->status < 300) {
@@ -524,8 +523,8 @@ perform(struct s3_store *s, struct s3_req *r, const char *what,
         if (!retry || attempt >= s->o.retry_max_attempts) {
             break;
         }
-        int64_t d = delay / 2 + (int64_t)(next_random() %
-                                          (uint64_t)(delay / 2 + 1));
+        int64_t d =
+            delay / 2 + (int64_t)(next_random() % (uint64_t)(delay / 2 + 1));
         if (tr_mono_ns() - start + d >= s->o.retry_max_total_ns) {
             break;
         }
@@ -540,14 +539,12 @@ perform(struct s3_store *s, struct s3_req *r, const char *what,
     r->resp->len = orig_len;
     long long took_ms = (long long)((tr_mono_ns() - start) / TR_NS_PER_MS);
     if (cc != CURLE_OK) {
-        return tr_err_set(err,
-                          cc == CURLE_OPERATION_TIMEDOUT ? TR_ETIMEOUT
-                                                         : TR_EUNAVAIL,
-                          "cannot %s: %s%s%s (gave up after %d attempts in "
-                          "%lld ms)",
-                          what, curl_easy_strerror(cc),
-                          r->curl_msg[0] ? ": " : "", r->curl_msg, attempt,
-                          took_ms);
+        return tr_err_set(
+            err, cc == CURLE_OPERATION_TIMEDOUT ? TR_ETIMEOUT : TR_EUNAVAIL,
+            "cannot %s: %s%s%s (gave up after %d attempts in "
+            "%lld ms)",
+            what, curl_easy_strerror(cc), r->curl_msg[0] ? ": " : "",
+            r->curl_msg, attempt, took_ms);
     }
     const char *sep = e.message[0] ? ": " : "";
     if (r->status == 403) {
@@ -558,14 +555,12 @@ perform(struct s3_store *s, struct s3_req *r, const char *what,
                           e.message);
     }
     if (strcmp(e.code, "NoSuchBucket") == 0) {
-        return tr_err_set(err, TR_EINVAL,
-                          "cannot %s: bucket %s does not exist", what,
-                          s->bucket);
+        return tr_err_set(err, TR_EINVAL, "cannot %s: bucket %s does not exist",
+                          what, s->bucket);
     }
     if (r->status == 404 &&
         (strcmp(e.code, "NoSuchKey") == 0 || e.code[0] == '\0')) {
-        return tr_err_set(err, TR_ENOTFOUND, "cannot %s: no such object",
-                          what);
+        return tr_err_set(err, TR_ENOTFOUND, "cannot %s: no such object", what);
     }
     if (r->status >= 500 || r->status == 429) {
         return tr_err_set(err, TR_EUNAVAIL,
@@ -648,8 +643,10 @@ abort_upload(struct s3_store *s, const char *key, const char *query)
         if (perform(s, &r, "abort multipart upload", &e) != TR_OK) {
             /* Incomplete uploads cost storage until a lifecycle rule
              * removes them; nothing more can be done here. */
-            tr_log_warn("cannot abort s3 multipart upload", "key=\"%s\" "
-                        "error=\"%s\"", key, e.msg);
+            tr_log_warn("cannot abort s3 multipart upload",
+                        "key=\"%s\" "
+                        "error=\"%s\"",
+                        key, e.msg);
         }
     }
     tr_buf_fini(&url);
@@ -668,8 +665,8 @@ put_multipart(struct s3_store *s, const char *key, uint64_t size,
                           "cannot %s: %llu bytes need %llu parts of %llu "
                           "bytes, S3 allows %d (raise the part size)",
                           what, (unsigned long long)size,
-                          (unsigned long long)nparts,
-                          (unsigned long long)ps, MAX_PARTS);
+                          (unsigned long long)nparts, (unsigned long long)ps,
+                          MAX_PARTS);
     }
     struct tr_buf url = TR_BUF_INIT;
     struct tr_buf resp = TR_BUF_INIT;
@@ -704,8 +701,10 @@ put_multipart(struct s3_store *s, const char *key, uint64_t size,
     struct tr_xml_span span;
     if (!tr_xml_find(resp.data, resp.len, &from, "UploadId", &span) ||
         tr_xml_unescape(span, &upload_id) != TR_OK || upload_id.len == 0) {
-        rc = tr_err_set(err, TR_EIO, "cannot %s: no UploadId in the answer "
-                        "to CreateMultipartUpload", what);
+        rc = tr_err_set(err, TR_EIO,
+                        "cannot %s: no UploadId in the answer "
+                        "to CreateMultipartUpload",
+                        what);
         goto done;
     }
     created = true;
@@ -742,8 +741,7 @@ put_multipart(struct s3_store *s, const char *key, uint64_t size,
         };
         rc = perform(s, &pr, what, err);
         if (rc != TR_OK) {
-            tr_err_prefix(err, "part %llu of %llu",
-                          (unsigned long long)i + 1,
+            tr_err_prefix(err, "part %llu of %llu", (unsigned long long)i + 1,
                           (unsigned long long)nparts);
             goto done;
         }
@@ -820,8 +818,8 @@ s3_put(void *impl, const char *key, uint64_t size, tr_objstore_read_fn read,
 }
 
 static int
-s3_get(void *impl, const char *key, bool ranged, uint64_t offset,
-       uint64_t len, struct tr_buf *out, struct tr_err *err)
+s3_get(void *impl, const char *key, bool ranged, uint64_t offset, uint64_t len,
+       struct tr_buf *out, struct tr_err *err)
 {
     struct s3_store *s = impl;
     char what[TR_OBJSTORE_KEY_MAX + 160];
@@ -900,8 +898,10 @@ s3_stat(void *impl, const char *key, uint64_t *size, struct tr_err *err)
     struct s3_req r = {.method = "HEAD", .url = url.data, .resp = &resp};
     int rc = perform(s, &r, what, err);
     if (rc == TR_OK && r.content_length < 0) {
-        rc = tr_err_set(err, TR_EIO, "cannot %s: no Content-Length in the "
-                        "answer", what);
+        rc = tr_err_set(err, TR_EIO,
+                        "cannot %s: no Content-Length in the "
+                        "answer",
+                        what);
     }
     if (rc == TR_OK) {
         *size = (uint64_t)r.content_length;
@@ -918,8 +918,7 @@ s3_del(void *impl, const char *key, struct tr_err *err)
     char what[TR_OBJSTORE_KEY_MAX + 160];
     struct tr_buf url = TR_BUF_INIT;
     struct tr_buf resp = TR_BUF_INIT;
-    snprintf(what, sizeof(what), "delete %s from s3 bucket %s", key,
-             s->bucket);
+    snprintf(what, sizeof(what), "delete %s from s3 bucket %s", key, s->bucket);
     if (build_url(s, key, NULL, &url) != TR_OK) {
         return tr_err_set(err, TR_ENOMEM, "cannot %s: out of memory", what);
     }
@@ -991,11 +990,12 @@ s3_list(void *impl, const char *prefix, const char *delimiter,
         tr_buf_reset(&token);
         if (more) {
             from = 0;
-            if (!tr_xml_find(doc, len, &from, "NextContinuationToken",
-                             &span) ||
+            if (!tr_xml_find(doc, len, &from, "NextContinuationToken", &span) ||
                 tr_xml_unescape(span, &token) != TR_OK || token.len == 0) {
-                rc = tr_err_set(err, TR_EIO, "cannot %s: truncated listing "
-                                "without NextContinuationToken", what);
+                rc = tr_err_set(err, TR_EIO,
+                                "cannot %s: truncated listing "
+                                "without NextContinuationToken",
+                                what);
                 break;
             }
         }
@@ -1008,16 +1008,17 @@ s3_list(void *impl, const char *prefix, const char *delimiter,
         uint64_t csize = 0;
         for (;;) {
             struct tr_xml_span blk;
-            if (!have_c &&
-                tr_xml_find(doc, len, &cfrom, "Contents", &blk)) {
+            if (!have_c && tr_xml_find(doc, len, &cfrom, "Contents", &blk)) {
                 size_t f = 0;
                 struct tr_xml_span k;
                 struct tr_xml_span sz;
                 tr_buf_reset(&a);
                 if (!tr_xml_find(blk.p, blk.len, &f, "Key", &k) ||
                     tr_xml_unescape(k, &a) != TR_OK || a.len == 0) {
-                    rc = tr_err_set(err, TR_EIO, "cannot %s: malformed "
-                                    "Contents entry in the listing", what);
+                    rc = tr_err_set(err, TR_EIO,
+                                    "cannot %s: malformed "
+                                    "Contents entry in the listing",
+                                    what);
                     goto done;
                 }
                 f = 0;
@@ -1038,7 +1039,8 @@ s3_list(void *impl, const char *prefix, const char *delimiter,
                 tr_buf_reset(&b);
                 if (!tr_xml_find(blk.p, blk.len, &f, "Prefix", &k) ||
                     tr_xml_unescape(k, &b) != TR_OK || b.len == 0) {
-                    rc = tr_err_set(err, TR_EIO, "cannot %s: malformed "
+                    rc = tr_err_set(err, TR_EIO,
+                                    "cannot %s: malformed "
                                     "CommonPrefixes entry in the listing",
                                     what);
                     goto done;

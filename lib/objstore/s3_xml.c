@@ -104,8 +104,8 @@ tr_xml_unescape(struct tr_xml_span span, struct tr_buf *out)
         const char *name;
         char c;
     } entities[] = {
-        {"amp;", '&'}, {"lt;", '<'}, {"gt;", '>'}, {"quot;", '"'},
-        {"apos;", '\''},
+        {"amp;", '&'},  {"lt;", '<'},    {"gt;", '>'},
+        {"quot;", '"'}, {"apos;", '\''},
     };
     const char *p = span.p;
     const char *end = span.p + span.len;
@@ -192,8 +192,8 @@ tr_xml_escape(const char *s, size_t len, struct tr_buf *out)
         default:
             break;
         }
-        int rc = rep ? tr_buf_append_str(out, rep)
-                     : tr_buf_append_byte(out, s[i]);
+        int rc =
+            rep ? tr_buf_append_str(out, rep) : tr_buf_append_byte(out, s[i]);
         if (rc != TR_OK) {
             return rc;
         }

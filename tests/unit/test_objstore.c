@@ -29,7 +29,7 @@
 /* ---- fixtures ---------------------------------------------------------- */
 
 struct fixture {
-    char dir[64];   /* temp dir; the store root is dir/root */
+    char dir[64]; /* temp dir; the store root is dir/root */
     char root[96];
     struct tr_objstore *os;
 };
@@ -227,18 +227,18 @@ static void
 test_key_rules(void **state)
 {
     (void)state;
-    const char *good[] = {"a", "a/b/c", "blocks/01H/meta.json", ".hidden",
-                          "a..b", "...", "with space", "plus+eq=", "é/ü",
-                          "x~y"};
+    const char *good[] = {"a",    "a/b/c", "blocks/01H/meta.json", ".hidden",
+                          "a..b", "...",   "with space",           "plus+eq=",
+                          "é/ü",  "x~y"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         struct tr_err err;
         if (tr_objstore_key_check(good[i], &err) != TR_OK) {
             fail_msg("%s refused: %s", good[i], err.msg);
         }
     }
-    const char *bad[] = {"", "/abs", "a/../b", "..", "../x", "a/..", ".",
-                         "a/./b", "a//b", "a/", "ctl\x01", "del\x7f",
-                         ".trtmp~1", "a/.trtmp~x"};
+    const char *bad[] = {"",        "/abs",    "a/../b",   "..",        "../x",
+                         "a/..",    ".",       "a/./b",    "a//b",      "a/",
+                         "ctl\x01", "del\x7f", ".trtmp~1", "a/.trtmp~x"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct tr_err err;
         tr_err_clear(&err);
@@ -274,14 +274,12 @@ test_fs_every_operation(void **state)
     assert_int_equal(st.st_size, 7);
 
     uint64_t size = 0;
-    assert_int_equal(tr_objstore_stat(f->os, "blocks/b1/meta.json", &size,
-                                      &err),
-                     TR_OK);
+    assert_int_equal(
+        tr_objstore_stat(f->os, "blocks/b1/meta.json", &size, &err), TR_OK);
     assert_int_equal(size, 7);
     bool exists = false;
-    assert_int_equal(tr_objstore_exists(f->os, "blocks/b1/meta.json",
-                                        &exists, &err),
-                     TR_OK);
+    assert_int_equal(
+        tr_objstore_exists(f->os, "blocks/b1/meta.json", &exists, &err), TR_OK);
     assert_true(exists);
     assert_int_equal(tr_objstore_exists(f->os, "blocks/b2", &exists, &err),
                      TR_OK);
@@ -316,9 +314,8 @@ test_fs_every_operation(void **state)
     /* Delete: gone, idempotent, and empty directories removed. */
     assert_int_equal(tr_objstore_delete(f->os, "blocks/b1/meta.json", &err),
                      TR_OK);
-    assert_int_equal(tr_objstore_exists(f->os, "blocks/b1/meta.json",
-                                        &exists, &err),
-                     TR_OK);
+    assert_int_equal(
+        tr_objstore_exists(f->os, "blocks/b1/meta.json", &exists, &err), TR_OK);
     assert_false(exists);
     assert_int_equal(tr_objstore_delete(f->os, "blocks/b1/meta.json", &err),
                      TR_OK);
@@ -347,9 +344,9 @@ test_fs_every_operation(void **state)
     }
     tr_buf_fini(&got);
     tr_err_clear(&err);
-    assert_int_equal(tr_objstore_put_file(f->os, "x", "/nonexistent/file",
-                                          &err),
-                     TR_ENOTFOUND);
+    assert_int_equal(
+        tr_objstore_put_file(f->os, "x", "/nonexistent/file", &err),
+        TR_ENOTFOUND);
     assert_non_null(strstr(err.msg, "/nonexistent/file"));
 }
 
@@ -397,8 +394,7 @@ test_fs_atomic_overwrite_and_failed_put(void **state)
     assert_non_null(strstr(err.msg, "prefix of other objects"));
     put_str(f->os, "file", "1");
     tr_err_clear(&err);
-    assert_int_equal(tr_objstore_put(f->os, "file/y", "2", 1, &err),
-                     TR_EINVAL);
+    assert_int_equal(tr_objstore_put(f->os, "file/y", "2", 1, &err), TR_EINVAL);
     assert_non_null(strstr(err.msg, "parent of the key"));
     assert_int_equal(count_tmp_files(f->root), 0);
 }
@@ -440,8 +436,7 @@ test_fs_readers_never_see_torn_writes(void **state)
     struct race r = {.os = f->os};
     char *init = malloc(RACE_SIZE);
     memset(init, 'z', RACE_SIZE);
-    assert_int_equal(tr_objstore_put(f->os, "race/obj", init, RACE_SIZE,
-                                     NULL),
+    assert_int_equal(tr_objstore_put(f->os, "race/obj", init, RACE_SIZE, NULL),
                      TR_OK);
     free(init);
     pthread_t w;
@@ -522,8 +517,12 @@ test_fs_listing_order_and_delimiter(void **state)
     struct fixture *f = *state;
     /* Inserted out of order; byte order puts 'A' < 'a' and '-' < '/' < '0'
      * and UTF-8 (0xc3) after ASCII. */
-    const char *keys[] = {"b/1", "\xc3\xa9t\xc3\xa9", "a/z", "a-x", "a/b/c",
-                          "ab", "A", "a~", "a/b/d", "a0", "b/2"};
+    const char *keys[] = {"b/1",   "\xc3\xa9t\xc3\xa9",
+                          "a/z",   "a-x",
+                          "a/b/c", "ab",
+                          "A",     "a~",
+                          "a/b/d", "a0",
+                          "b/2"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         put_str(f->os, keys[i], keys[i]);
     }
@@ -554,8 +553,7 @@ test_fs_listing_order_and_delimiter(void **state)
     /* Sizes are reported. */
     struct collect c = {TR_BUF_INIT, 0, 0};
     struct tr_err err;
-    assert_int_equal(tr_objstore_list(f->os, "ab", NULL, collect_fn, &c,
-                                      &err),
+    assert_int_equal(tr_objstore_list(f->os, "ab", NULL, collect_fn, &c, &err),
                      TR_OK);
     tr_buf_fini(&c.text);
     assert_int_equal(c.n, 1);
@@ -575,8 +573,7 @@ sum_sizes(void *arg, const struct tr_objstore_entry *e, struct tr_err *err)
 }
 
 static int
-fail_at_third(void *arg, const struct tr_objstore_entry *e,
-              struct tr_err *err)
+fail_at_third(void *arg, const struct tr_objstore_entry *e, struct tr_err *err)
 {
     int *n = arg;
     (void)e;
@@ -597,35 +594,32 @@ test_fs_lists_more_than_1000_keys(void **state)
     }
     struct collect c = {TR_BUF_INIT, 0, 0};
     struct tr_err err;
-    assert_int_equal(tr_objstore_list(f->os, "many/", NULL, collect_fn, &c,
-                                      &err),
-                     TR_OK);
+    assert_int_equal(
+        tr_objstore_list(f->os, "many/", NULL, collect_fn, &c, &err), TR_OK);
     assert_int_equal(c.n, 2500);
     /* Order: all of even/ then odd/, each ascending. */
     tr_buf_append_byte(&c.text, '\0');
     assert_memory_equal(c.text.data, "many/even/00000|many/even/00002|", 32);
-    assert_non_null(strstr(c.text.data,
-                           "many/even/02498|many/odd/00001|"));
+    assert_non_null(strstr(c.text.data, "many/even/02498|many/odd/00001|"));
     tr_buf_fini(&c.text);
 
     struct size_check sc = {0};
-    assert_int_equal(tr_objstore_list(f->os, "many/odd/", NULL, sum_sizes,
-                                      &sc, &err),
-                     TR_OK);
+    assert_int_equal(
+        tr_objstore_list(f->os, "many/odd/", NULL, sum_sizes, &sc, &err),
+        TR_OK);
     assert_int_equal(sc.total, 2500);
 
     /* Early stop (positive return) and abort (negative) from callbacks. */
     struct collect stop = {TR_BUF_INIT, 0, 10};
-    assert_int_equal(tr_objstore_list(f->os, "many/", NULL, collect_fn, &stop,
-                                      &err),
-                     TR_OK);
+    assert_int_equal(
+        tr_objstore_list(f->os, "many/", NULL, collect_fn, &stop, &err), TR_OK);
     assert_int_equal(stop.n, 10);
     tr_buf_fini(&stop.text);
     int n = 0;
     tr_err_clear(&err);
-    assert_int_equal(tr_objstore_list(f->os, "many/", NULL, fail_at_third, &n,
-                                      &err),
-                     TR_ECANCELED);
+    assert_int_equal(
+        tr_objstore_list(f->os, "many/", NULL, fail_at_third, &n, &err),
+        TR_ECANCELED);
     assert_string_equal(err.msg, "caller gave up");
     assert_int_equal(tr_objstore_list(f->os, "x", NULL, NULL, NULL, &err),
                      TR_EINVAL);
@@ -674,8 +668,7 @@ test_fs_ranged_gets_at_edges(void **state)
         data[i] = (char)('A' + i % 53);
     }
     struct tr_err err;
-    assert_int_equal(tr_objstore_put(f->os, "ranged", data, sizeof(data),
-                                     &err),
+    assert_int_equal(tr_objstore_put(f->os, "ranged", data, sizeof(data), &err),
                      TR_OK);
     expect_range(f->os, 0, 1, data);
     expect_range(f->os, 999, 1, data);
@@ -687,8 +680,7 @@ test_fs_ranged_gets_at_edges(void **state)
     expect_range_fails(f->os, "ranged", 999, 2, TR_EINVAL, "(1000 bytes)");
     expect_range_fails(f->os, "ranged", 1000, 1, TR_EINVAL, "1000-1000");
     expect_range_fails(f->os, "ranged", 1001, 0, TR_EINVAL, "past the end");
-    expect_range_fails(f->os, "ranged", UINT64_MAX, 2, TR_EINVAL,
-                       "overflows");
+    expect_range_fails(f->os, "ranged", UINT64_MAX, 2, TR_EINVAL, "overflows");
     expect_range_fails(f->os, "missing", 0, 1, TR_ENOTFOUND, "missing");
     expect_range_fails(f->os, "missing", 0, 0, TR_ENOTFOUND, "missing");
 }
@@ -735,9 +727,8 @@ test_fs_concurrent_threads(void **state)
         assert_int_equal(w[i].failures, 0);
     }
     struct collect c = {TR_BUF_INIT, 0, 0};
-    assert_int_equal(tr_objstore_list(f->os, "threads/", NULL, collect_fn, &c,
-                                      NULL),
-                     TR_OK);
+    assert_int_equal(
+        tr_objstore_list(f->os, "threads/", NULL, collect_fn, &c, NULL), TR_OK);
     tr_buf_fini(&c.text);
     assert_int_equal(c.n, 4 * 25);
 }
@@ -798,8 +789,8 @@ test_xml_extraction(void **state)
     from = 0;
     assert_null(find_text("<Key>abc", "Key", &from));
 
-    const char *bad[] = {"&bogus;", "&#;", "&#xZZ;", "&amp", "&#0;",
-                         "&#x110000;"};
+    const char *bad[] = {"&bogus;", "&#;",  "&#xZZ;",
+                         "&amp",    "&#0;", "&#x110000;"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct tr_buf b = TR_BUF_INIT;
         struct tr_xml_span span = {bad[i], strlen(bad[i])};
@@ -836,10 +827,10 @@ main(void)
         cmocka_unit_test(test_key_rules),
         cmocka_unit_test_setup_teardown(test_fs_every_operation, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(
-            test_fs_atomic_overwrite_and_failed_put, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_fs_readers_never_see_torn_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fs_atomic_overwrite_and_failed_put,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fs_readers_never_see_torn_writes,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_fs_refuses_escaping_keys, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_fs_listing_order_and_delimiter,

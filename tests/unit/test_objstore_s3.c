@@ -46,9 +46,9 @@
 struct server {
     pid_t pid;
     int port;
-    int stdin_fd;  /* closing it makes the launcher exit */
+    int stdin_fd; /* closing it makes the launcher exit */
     int stdout_fd;
-    char dir[64];  /* temp dir: data/ and scratch files */
+    char dir[64]; /* temp dir: data/ and scratch files */
     char data[96];
 };
 
@@ -77,8 +77,8 @@ server_start(struct server *s, int port)
         const char *node = getenv("NODE") ? getenv("NODE") : "node";
         /* s3rver 3.7 makes its continuation tokens with DES, which
          * OpenSSL 3 keeps in the legacy provider. */
-        execlp(node, node, "--openssl-legacy-provider", script, "--dir", s->data, "--bucket", BUCKET,
-               "--port", portstr, (char *)NULL);
+        execlp(node, node, "--openssl-legacy-provider", script, "--dir",
+               s->data, "--bucket", BUCKET, "--port", portstr, (char *)NULL);
         fprintf(stderr, "cannot run %s: %s\n", node, strerror(errno));
         _exit(127);
     }
@@ -286,8 +286,7 @@ test_s3_every_operation(void **state)
     put_str(os, "ops/meta.json", "{\"v\":22}"); /* overwrite */
     assert_get(os, "ops/meta.json", "{\"v\":22}");
     uint64_t size = 0;
-    assert_int_equal(tr_objstore_stat(os, "ops/meta.json", &size, &err),
-                     TR_OK);
+    assert_int_equal(tr_objstore_stat(os, "ops/meta.json", &size, &err), TR_OK);
     assert_int_equal(size, 8);
     bool exists = false;
     assert_int_equal(tr_objstore_exists(os, "ops/meta.json", &exists, &err),
@@ -322,13 +321,13 @@ test_s3_every_operation(void **state)
     }
     assert_int_equal(tr_objstore_put(os, "ops/ranged", data, 1000, &err),
                      TR_OK);
-    const uint64_t ranges[][2] = {{0, 1}, {999, 1}, {0, 1000}, {500, 500},
-                                  {123, 456}, {1000, 0}};
+    const uint64_t ranges[][2] = {{0, 1},     {999, 1},   {0, 1000},
+                                  {500, 500}, {123, 456}, {1000, 0}};
     for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
         tr_buf_reset(&b);
         tr_buf_append_str(&b, "pre");
-        if (tr_objstore_get_range(os, "ops/ranged", ranges[i][0],
-                                  ranges[i][1], &b, &err) != TR_OK) {
+        if (tr_objstore_get_range(os, "ops/ranged", ranges[i][0], ranges[i][1],
+                                  &b, &err) != TR_OK) {
             fail_msg("range %zu: %s", i, err.msg);
         }
         assert_int_equal(b.len, 3 + ranges[i][1]);
@@ -344,8 +343,7 @@ test_s3_every_operation(void **state)
         assert_msg_has(&err, "past the end");
         assert_int_equal(b.len, 0);
     }
-    assert_int_equal(tr_objstore_get_range(os, "ops/missing", 0, 10, &b,
-                                           &err),
+    assert_int_equal(tr_objstore_get_range(os, "ops/missing", 0, 10, &b, &err),
                      TR_ENOTFOUND);
     assert_msg_has(&err, "ops/missing");
 
@@ -438,8 +436,7 @@ test_s3_listing_with_delimiter(void **state)
      * up prefixes whose objects sit two "directories" deeper (so not
      * "lst/c/x/y"), and it lists a directory's objects before a sibling
      * key that sorts first byte-wise (so no "lst/a-b" beside "lst/a/1"). */
-    const char *keys[] = {"lst/c/x", "lst/b", "lst/a/2", "lst/a/1",
-                          "lst/a0"};
+    const char *keys[] = {"lst/c/x", "lst/b", "lst/a/2", "lst/a/1", "lst/a0"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         put_str(os, keys[i], "v");
     }
@@ -525,17 +522,15 @@ expect_big_range(struct tr_objstore *os, uint64_t off, uint64_t len)
 {
     struct tr_buf b = TR_BUF_INIT;
     struct tr_err err;
-    if (tr_objstore_get_range(os, "big/object", off, len, &b, &err) !=
-        TR_OK) {
+    if (tr_objstore_get_range(os, "big/object", off, len, &b, &err) != TR_OK) {
         fail_msg("range %llu+%llu: %s", (unsigned long long)off,
                  (unsigned long long)len, err.msg);
     }
     assert_int_equal(b.len, len);
     for (uint64_t i = 0; i < len; i++) {
         if ((unsigned char)b.data[i] != pattern_byte(off + i)) {
-            fail_msg("range %llu+%llu differs at %llu",
-                     (unsigned long long)off, (unsigned long long)len,
-                     (unsigned long long)i);
+            fail_msg("range %llu+%llu differs at %llu", (unsigned long long)off,
+                     (unsigned long long)len, (unsigned long long)i);
         }
     }
     tr_buf_fini(&b);
@@ -562,7 +557,7 @@ test_s3_multipart_50mib(void **state)
     fclose(fp);
 
     struct tr_objstore_options o = base_options();
-    o.s3_part_size = PART_SIZE;              /* 7 parts, the last 2 MiB */
+    o.s3_part_size = PART_SIZE; /* 7 parts, the last 2 MiB */
     o.s3_multipart_threshold = 16u << 20;
     struct tr_objstore *os = make_store(&o);
     struct tr_err err;
@@ -588,16 +583,16 @@ test_s3_multipart_50mib(void **state)
     fprintf(stderr, "50 MiB multipart put %lld ms, get %lld ms\n",
             (long long)put_ms, (long long)get_ms);
     expect_big_range(os, 0, 1);
-    expect_big_range(os, PART_SIZE - 1, 2);     /* across parts 1 and 2 */
+    expect_big_range(os, PART_SIZE - 1, 2);       /* across parts 1 and 2 */
     expect_big_range(os, 6 * PART_SIZE - 10, 20); /* into the last part */
     expect_big_range(os, BIG_SIZE - 100, 100);
     expect_big_range(os, BIG_SIZE - 1, 1);
     expect_big_range(os, 7u << 20, 3u << 20);
     tr_err_clear(&err);
     b = (struct tr_buf)TR_BUF_INIT;
-    assert_int_equal(tr_objstore_get_range(os, "big/object", BIG_SIZE - 1, 2,
-                                           &b, &err),
-                     TR_EINVAL);
+    assert_int_equal(
+        tr_objstore_get_range(os, "big/object", BIG_SIZE - 1, 2, &b, &err),
+        TR_EINVAL);
     assert_msg_has(&err, "past the end");
     tr_buf_fini(&b);
     assert_int_equal(tr_objstore_delete(os, "big/object", &err), TR_OK);
@@ -689,8 +684,7 @@ test_s3_wrong_credentials_are_denied(void **state)
     struct tr_objstore *os = make_store(&o);
     int64_t t0 = tr_mono_ns();
     tr_err_clear(&err);
-    assert_int_equal(tr_objstore_put(os, "denied/k", "x", 1, &err),
-                     TR_EDENIED);
+    assert_int_equal(tr_objstore_put(os, "denied/k", "x", 1, &err), TR_EDENIED);
     assert_true(tr_mono_ns() - t0 < TR_NS_PER_SEC); /* 4xx: no retry */
     assert_msg_has(&err, "cannot put denied/k to s3 bucket " BUCKET
                          ": access denied (check access key and secret)");
@@ -707,16 +701,15 @@ test_s3_wrong_credentials_are_denied(void **state)
     o.s3_secret_key = "wrong-secret";
     os = make_store(&o);
     tr_err_clear(&err);
-    assert_int_equal(tr_objstore_put(os, "denied/k", "x", 1, &err),
-                     TR_EDENIED);
+    assert_int_equal(tr_objstore_put(os, "denied/k", "x", 1, &err), TR_EDENIED);
     assert_msg_has(&err, "cannot put denied/k to s3 bucket " BUCKET
                          ": access denied (check access key and secret)");
     assert_msg_has(&err, "SignatureDoesNotMatch");
     tr_err_clear(&err);
     bool exists;
-    assert_int_equal(tr_objstore_list(os, "denied/", NULL, collect_fn, NULL,
-                                      &err),
-                     TR_EDENIED);
+    assert_int_equal(
+        tr_objstore_list(os, "denied/", NULL, collect_fn, NULL, &err),
+        TR_EDENIED);
     /* HEAD answers carry no body: still denied, with the status. */
     assert_int_equal(tr_objstore_exists(os, "denied/k", &exists, &err),
                      TR_EDENIED);
