@@ -3,8 +3,10 @@
  * count, with 1 KiB records, one record per append. Not a test: run it by
  * hand from a release build and copy the table into docs/benchmarks.md.
  *
- *   tr-kv-bench [seconds-per-case] [parent-dir]
+ *   tr-kv-bench [seconds-per-case] [parent-dir] [policy:threads ...]
  *
+ * Without cases it runs always:1 always:4 group:1 group:4 group:16
+ * interval:1 interval:4.
  * Each case writes a fresh log in a temporary directory under parent-dir
  * (default /tmp) and removes it afterwards.
  */
@@ -129,17 +131,36 @@ main(int argc, char **argv)
         fprintf(stderr, "usage: tr-kv-bench [seconds-per-case] [dir]\n");
         return 2;
     }
-    static const struct bench_case cases[] = {
+    static const struct bench_case defaults[] = {
         {TR_KV_LOG_SYNC_ALWAYS, 1},   {TR_KV_LOG_SYNC_ALWAYS, 4},
         {TR_KV_LOG_SYNC_GROUP, 1},    {TR_KV_LOG_SYNC_GROUP, 4},
         {TR_KV_LOG_SYNC_GROUP, 16},   {TR_KV_LOG_SYNC_INTERVAL, 1},
         {TR_KV_LOG_SYNC_INTERVAL, 4},
     };
+    struct bench_case cases[32];
+    size_t ncases = 0;
+    for (int i = 3; i < argc && ncases < 32; i++) {
+        char name[32];
+        int threads = 0;
+        struct tr_err err;
+        if (sscanf(argv[i], "%31[a-z]:%d", name, &threads) != 2 ||
+            threads < 1 || threads > 64 ||
+            tr_kv_log_sync_parse(name, &cases[ncases].sync, &err) != TR_OK) {
+            fprintf(stderr, "cannot parse case \"%s\": want "
+                    "<group|always|interval>:<1-64>\n", argv[i]);
+            return 2;
+        }
+        cases[ncases++].threads = threads;
+    }
+    if (ncases == 0) {
+        memcpy(cases, defaults, sizeof(defaults));
+        ncases = sizeof(defaults) / sizeof(defaults[0]);
+    }
     printf("1 KiB records, one per append, %.1f s per case\n\n", seconds);
     printf("| policy   | threads | appends/s    | MB/s     | avg latency ms |\n");
     printf("|----------|---------|--------------|----------|----------------|\n");
     int failed = 0;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (size_t i = 0; i < ncases; i++) {
         failed |= run_case(&cases[i], seconds, parent);
     }
     return failed;
