@@ -35,10 +35,10 @@ static const char *const CF_NAMES[CF_COUNT] = {"default", "log", "meta"};
 struct append_req {
     const struct tr_kv_log_record *recs;
     size_t n;
-    uint64_t pos;          /* set by the leader: position of recs[0] */
-    int rc;                /* set by the leader */
-    struct tr_err *err;    /* the caller's; the leader fills it on error */
-    bool done;             /* set by the leader under mu */
+    uint64_t pos;       /* set by the leader: position of recs[0] */
+    int rc;             /* set by the leader */
+    struct tr_err *err; /* the caller's; the leader fills it on error */
+    bool done;          /* set by the leader under mu */
     struct append_req *next;
 };
 
@@ -46,8 +46,8 @@ struct tr_kv_log {
     char *dir;
     struct tr_kv_log_options opts;
 
-    rocksdb_options_t *db_opts;  /* also used by "default" and "meta" */
-    rocksdb_options_t *log_opts; /* the "log" column family */
+    rocksdb_options_t *db_opts;        /* also used by "default" and "meta" */
+    rocksdb_options_t *log_opts;       /* the "log" column family */
     rocksdb_writeoptions_t *wo_append; /* sync per policy */
     rocksdb_writeoptions_t *wo_sync;   /* truncate and meta writes */
     rocksdb_readoptions_t *ro_scan;    /* replay: do not churn the cache */
@@ -57,12 +57,12 @@ struct tr_kv_log {
     rocksdb_writebatch_t *batch; /* only the current leader touches it */
 
     pthread_mutex_t mu;
-    pthread_cond_t cv;        /* an append finished or the leader left */
-    bool writing;             /* a leader is writing; guarded by mu */
-    struct append_req *head;  /* queued appends (group/interval); mu */
+    pthread_cond_t cv;       /* an append finished or the leader left */
+    bool writing;            /* a leader is writing; guarded by mu */
+    struct append_req *head; /* queued appends (group/interval); mu */
     struct append_req *tail;
-    uint64_t first;           /* guarded by mu */
-    uint64_t next;            /* guarded by mu */
+    uint64_t first; /* guarded by mu */
+    uint64_t next;  /* guarded by mu */
     bool mu_ready;
 
     pthread_mutex_t truncate_mu; /* one truncation at a time */
@@ -153,8 +153,8 @@ sync_main(void *arg)
         until.tv_sec += ns / 1000000000;
         until.tv_nsec = ns % 1000000000;
         while (!log->sync_stop &&
-               pthread_cond_timedwait(&log->sync_cv, &log->sync_mu,
-                                      &until) != ETIMEDOUT) {
+               pthread_cond_timedwait(&log->sync_cv, &log->sync_mu, &until) !=
+                   ETIMEDOUT) {
         }
         if (log->sync_stop) {
             break;
@@ -180,9 +180,9 @@ recover_bounds(struct tr_kv_log *log, struct tr_err *err)
     char *rerr = NULL;
     size_t vlen = 0;
     uint64_t stored_first = 0;
-    char *val = rocksdb_get_cf(log->db, log->ro_get, log->cf[CF_STATE],
-                               STATE_FIRST_KEY, sizeof(STATE_FIRST_KEY) - 1,
-                               &vlen, &rerr);
+    char *val =
+        rocksdb_get_cf(log->db, log->ro_get, log->cf[CF_STATE], STATE_FIRST_KEY,
+                       sizeof(STATE_FIRST_KEY) - 1, &vlen, &rerr);
     if (rerr) {
         return rocks_fail(err, TR_EIO, rerr, "open log", log->dir);
     }
@@ -213,8 +213,8 @@ recover_bounds(struct tr_kv_log *log, struct tr_err *err)
             any = true;
         } else {
             rc = tr_err_set(err, TR_EIO,
-                            "cannot open log %s: bad key (%zu bytes)",
-                            log->dir, klen);
+                            "cannot open log %s: bad key (%zu bytes)", log->dir,
+                            klen);
         }
     }
     if (rc == TR_OK && any && stored_first == 0) {
@@ -316,8 +316,8 @@ tr_kv_log_open(const char *dir, const struct tr_kv_log_options *opts,
         log->opts.write_buffer_size * (uint64_t)log->opts.max_write_buffers);
 
     log->wo_append = rocksdb_writeoptions_create();
-    rocksdb_writeoptions_set_sync(
-        log->wo_append, log->opts.sync != TR_KV_LOG_SYNC_INTERVAL);
+    rocksdb_writeoptions_set_sync(log->wo_append,
+                                  log->opts.sync != TR_KV_LOG_SYNC_INTERVAL);
     log->wo_sync = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(log->wo_sync, 1);
     log->ro_scan = rocksdb_readoptions_create();
@@ -355,16 +355,17 @@ tr_kv_log_open(const char *dir, const struct tr_kv_log_options *opts,
         }
         log->sync_ready = true;
         if (pthread_create(&log->sync_thread, NULL, sync_main, log) != 0) {
-            tr_err_set(err, TR_EIO, "cannot open log %s: cannot start the "
-                       "sync thread", dir);
+            tr_err_set(err, TR_EIO,
+                       "cannot open log %s: cannot start the "
+                       "sync thread",
+                       dir);
             goto fail;
         }
         log->sync_running = true;
     }
     tr_log_debug("log opened", "dir=%s sync=%s first=%llu next=%llu", dir,
                  tr_kv_log_sync_name(log->opts.sync),
-                 (unsigned long long)log->first,
-                 (unsigned long long)log->next);
+                 (unsigned long long)log->first, (unsigned long long)log->next);
     return log;
 
 fail:
@@ -395,8 +396,8 @@ tr_kv_log_close(struct tr_kv_log *log)
             char *rerr = NULL;
             rocksdb_flush_wal(log->db, 1, &rerr);
             if (rerr) {
-                tr_log_error("cannot sync log", "dir=%s error=\"%s\"",
-                             log->dir, rerr);
+                tr_log_error("cannot sync log", "dir=%s error=\"%s\"", log->dir,
+                             rerr);
                 rocksdb_free(rerr);
             }
         }
@@ -474,8 +475,8 @@ tr_kv_log_append(struct tr_kv_log *log, const struct tr_kv_log_record *recs,
                  size_t n, uint64_t *first_pos, struct tr_err *err)
 {
     if (n == 0) {
-        return tr_err_set(err, TR_EINVAL,
-                          "cannot append to log %s: no records", log->dir);
+        return tr_err_set(err, TR_EINVAL, "cannot append to log %s: no records",
+                          log->dir);
     }
     struct append_req req = {.recs = recs, .n = n, .err = err};
     bool batching = log->opts.sync != TR_KV_LOG_SYNC_ALWAYS;
@@ -544,8 +545,8 @@ tr_kv_log_append(struct tr_kv_log *log, const struct tr_kv_log_record *recs,
 }
 
 int
-tr_kv_log_iterate(struct tr_kv_log *log, uint64_t from,
-                  tr_kv_log_record_fn fn, void *arg, struct tr_err *err)
+tr_kv_log_iterate(struct tr_kv_log *log, uint64_t from, tr_kv_log_record_fn fn,
+                  void *arg, struct tr_err *err)
 {
     /* The iterator's implicit snapshot is taken here. A truncation that
      * races with it only makes us start later than `from`. */
@@ -567,8 +568,8 @@ tr_kv_log_iterate(struct tr_kv_log *log, uint64_t from,
         const char *key = rocksdb_iter_key(it, &klen);
         if (klen != 8) {
             rc = tr_err_set(err, TR_EIO,
-                            "cannot read log %s: bad key (%zu bytes)",
-                            log->dir, klen);
+                            "cannot read log %s: bad key (%zu bytes)", log->dir,
+                            klen);
             break;
         }
         uint64_t pos = get_be64(key);
@@ -650,8 +651,8 @@ reclaim(struct tr_kv_log *log, uint64_t pos)
     rocksdb_flush_cf(log->db, fo, log->cf[CF_STATE], &rerr);
     rocksdb_flushoptions_destroy(fo);
     if (rerr) {
-        tr_log_warn("cannot flush log state", "dir=%s error=\"%s\"",
-                    log->dir, rerr);
+        tr_log_warn("cannot flush log state", "dir=%s error=\"%s\"", log->dir,
+                    rerr);
         rocksdb_free(rerr);
     }
 }
@@ -710,8 +711,7 @@ tr_kv_log_meta_put(struct tr_kv_log *log, const void *key, size_t klen,
     rocksdb_put_cf(log->db, log->wo_sync, log->cf[CF_META], key, klen, val,
                    vlen, &rerr);
     if (rerr) {
-        return rocks_fail(err, TR_EIO, rerr, "write meta key of log",
-                          log->dir);
+        return rocks_fail(err, TR_EIO, rerr, "write meta key of log", log->dir);
     }
     return TR_OK;
 }
@@ -724,8 +724,7 @@ tr_kv_log_meta_delete(struct tr_kv_log *log, const void *key, size_t klen,
     rocksdb_delete_cf(log->db, log->wo_sync, log->cf[CF_META], key, klen,
                       &rerr);
     if (rerr) {
-        return rocks_fail(err, TR_EIO, rerr, "write meta key of log",
-                          log->dir);
+        return rocks_fail(err, TR_EIO, rerr, "write meta key of log", log->dir);
     }
     return TR_OK;
 }
@@ -740,8 +739,7 @@ tr_kv_log_meta_get(struct tr_kv_log *log, const void *key, size_t klen,
     char *val = rocksdb_get_cf(log->db, log->ro_get, log->cf[CF_META], key,
                                klen, &vlen, &rerr);
     if (rerr) {
-        return rocks_fail(err, TR_EIO, rerr, "read meta key of log",
-                          log->dir);
+        return rocks_fail(err, TR_EIO, rerr, "read meta key of log", log->dir);
     }
     if (!val) {
         return tr_err_set(err, TR_ENOTFOUND,
@@ -751,8 +749,10 @@ tr_kv_log_meta_get(struct tr_kv_log *log, const void *key, size_t klen,
     int rc = tr_buf_append(out, val, vlen);
     rocksdb_free(val);
     if (rc != TR_OK) {
-        return tr_err_set(err, rc, "cannot read meta key of log %s: "
-                          "out of memory", log->dir);
+        return tr_err_set(err, rc,
+                          "cannot read meta key of log %s: "
+                          "out of memory",
+                          log->dir);
     }
     return TR_OK;
 }

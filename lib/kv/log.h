@@ -125,9 +125,8 @@ void tr_kv_log_close(struct tr_kv_log *log);
  * failed fsync, the records may or may not be found after a restart; RocksDB
  * then refuses further writes until the log is reopened.
  */
-int tr_kv_log_append(struct tr_kv_log *log,
-                     const struct tr_kv_log_record *recs, size_t n,
-                     uint64_t *first_pos, struct tr_err *err);
+int tr_kv_log_append(struct tr_kv_log *log, const struct tr_kv_log_record *recs,
+                     size_t n, uint64_t *first_pos, struct tr_err *err);
 
 /*
  * Calls fn for every record with position >= from (from below `first`
@@ -156,8 +155,7 @@ void tr_kv_log_bounds(struct tr_kv_log *log, uint64_t *first, uint64_t *next);
  * truncate log <dir>: <rocksdb error>"). A failure to reclaim space is
  * only logged.
  */
-int tr_kv_log_truncate(struct tr_kv_log *log, uint64_t pos,
-                       struct tr_err *err);
+int tr_kv_log_truncate(struct tr_kv_log *log, uint64_t pos, struct tr_err *err);
 
 /*
  * Small durable key/values beside the log (column family "meta"), for

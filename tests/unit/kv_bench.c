@@ -146,8 +146,10 @@ main(int argc, char **argv)
         if (sscanf(argv[i], "%31[a-z]:%d", name, &threads) != 2 ||
             threads < 1 || threads > 64 ||
             tr_kv_log_sync_parse(name, &cases[ncases].sync, &err) != TR_OK) {
-            fprintf(stderr, "cannot parse case \"%s\": want "
-                    "<group|always|interval>:<1-64>\n", argv[i]);
+            fprintf(stderr,
+                    "cannot parse case \"%s\": want "
+                    "<group|always|interval>:<1-64>\n",
+                    argv[i]);
             return 2;
         }
         cases[ncases++].threads = threads;
@@ -157,8 +159,10 @@ main(int argc, char **argv)
         ncases = sizeof(defaults) / sizeof(defaults[0]);
     }
     printf("1 KiB records, one per append, %.1f s per case\n\n", seconds);
-    printf("| policy   | threads | appends/s    | MB/s     | avg latency ms |\n");
-    printf("|----------|---------|--------------|----------|----------------|\n");
+    printf(
+        "| policy   | threads | appends/s    | MB/s     | avg latency ms |\n");
+    printf(
+        "|----------|---------|--------------|----------|----------------|\n");
     int failed = 0;
     for (size_t i = 0; i < ncases; i++) {
         failed |= run_case(&cases[i], seconds, parent);

@@ -50,8 +50,8 @@ rm_rf(const char *path)
 }
 
 struct tmp {
-    char root[64];  /* the mkdtemp directory, removed at the end */
-    char dir[96];   /* the log directory inside it (created by open) */
+    char root[64]; /* the mkdtemp directory, removed at the end */
+    char dir[96];  /* the log directory inside it (created by open) */
 };
 
 static void
@@ -372,8 +372,7 @@ test_errors(void **state)
     assert_non_null(log);
     tr_err_clear(&err);
     assert_int_equal(tr_kv_log_append(log, NULL, 0, NULL, &err), TR_EINVAL);
-    snprintf(want, sizeof(want), "cannot append to log %s: no records",
-             t.dir);
+    snprintf(want, sizeof(want), "cannot append to log %s: no records", t.dir);
     assert_string_equal(err.msg, want);
     assert_bounds(log, 1, 1);
     tr_kv_log_close(log);
@@ -407,8 +406,7 @@ test_meta(void **state)
     assert_non_null(strstr(err.msg, "not found"));
     assert_int_equal(tr_kv_log_meta_put(log, "ckpt", 4, "\0\1\2", 3, NULL),
                      TR_OK);
-    assert_int_equal(tr_kv_log_meta_put(log, "other", 5, "v", 1, NULL),
-                     TR_OK);
+    assert_int_equal(tr_kv_log_meta_put(log, "other", 5, "v", 1, NULL), TR_OK);
     /* Meta keys are not log records. */
     assert_bounds(log, 1, 1);
     assert_dump(log, 0, "");
@@ -511,8 +509,7 @@ run_concurrent(enum tr_kv_log_sync sync)
     /* Every record exactly once, positions dense, per-thread order kept. */
     log = open_log(t.dir, sync);
     struct conc_check c = {.expect_pos = 1};
-    assert_int_equal(tr_kv_log_iterate(log, 0, conc_check_fn, &c, NULL),
-                     TR_OK);
+    assert_int_equal(tr_kv_log_iterate(log, 0, conc_check_fn, &c, NULL), TR_OK);
     assert_false(c.bad);
     assert_int_equal(c.expect_pos, total + 1);
     for (int i = 0; i < CONC_THREADS; i++) {
@@ -551,9 +548,9 @@ test_concurrent_interval(void **state)
 #define CRASH_TRUNCATE_KEEP 3000
 
 enum crash_kind {
-    CRASH_APPENDED = 0,      /* records [pos, pos + n) are durable */
-    CRASH_TRUNCATING = 1,    /* about to truncate below pos */
-    CRASH_TRUNCATED = 2,     /* truncation below pos is durable */
+    CRASH_APPENDED = 0,   /* records [pos, pos + n) are durable */
+    CRASH_TRUNCATING = 1, /* about to truncate below pos */
+    CRASH_TRUNCATED = 2,  /* truncation below pos is durable */
 };
 
 /* What the child reports on the pipe. One write per message, smaller than
@@ -572,8 +569,8 @@ struct crash_msg {
 struct crash_hdr {
     uint32_t round;
     uint32_t thread;
-    uint32_t seq;  /* per round and thread, counts records */
-    uint32_t len;  /* payload bytes */
+    uint32_t seq; /* per round and thread, counts records */
+    uint32_t len; /* payload bytes */
 };
 
 static uint64_t
@@ -647,7 +644,12 @@ crash_child_main(void *arg)
         if (c->thread == 0 && a % CRASH_TRUNCATE_EVERY == 0 &&
             m.pos > CRASH_TRUNCATE_KEEP) {
             struct crash_msg t = {m.pos - CRASH_TRUNCATE_KEEP,
-                                  CRASH_TRUNCATING, c->round, 0, 0, 0, 0};
+                                  CRASH_TRUNCATING,
+                                  c->round,
+                                  0,
+                                  0,
+                                  0,
+                                  0};
             crash_send(c->fd, &t);
             if (tr_kv_log_truncate(c->log, t.pos, &err) != TR_OK) {
                 fprintf(stderr, "crash child: %s\n", err.msg);
@@ -679,8 +681,8 @@ crash_child(char **argv)
     struct crash_child c[CRASH_THREADS];
     pthread_t th[CRASH_THREADS];
     for (int i = 0; i < CRASH_THREADS; i++) {
-        c[i] = (struct crash_child){log, atoi(argv[4]),
-                                    (uint32_t)atoi(argv[5]), (uint32_t)i};
+        c[i] = (struct crash_child){log, atoi(argv[4]), (uint32_t)atoi(argv[5]),
+                                    (uint32_t)i};
         pthread_create(&th[i], NULL, crash_child_main, &c[i]);
     }
     /* Appends forever; the parent kills us. */
@@ -694,8 +696,8 @@ struct crash_state {
     struct crash_msg *acks; /* every CRASH_APPENDED message, all rounds */
     size_t nacks;
     size_t cap;
-    uint64_t truncating;    /* highest CRASH_TRUNCATING position */
-    uint64_t truncated;     /* highest CRASH_TRUNCATED position */
+    uint64_t truncating; /* highest CRASH_TRUNCATING position */
+    uint64_t truncated;  /* highest CRASH_TRUNCATED position */
     /* Records seen when verifying, indexed by position. */
     struct crash_hdr *seen;
     uint64_t nseen;
@@ -758,8 +760,9 @@ crash_round(struct crash_state *s, const char *dir, const char *policy,
     assert_true(pid >= 0);
     if (pid == 0) {
         close(fds[0]);
-        char *args[] = {"tr-ut-kv", "--crash-child", (char *)dir,
-                        (char *)policy, fd_arg, round_arg, NULL};
+        char *args[] = {
+            "tr-ut-kv", "--crash-child", (char *)dir, (char *)policy,
+            fd_arg,     round_arg,       NULL};
         execv("/proc/self/exe", args);
         _exit(127);
     }
@@ -853,8 +856,7 @@ crash_verify(struct crash_state *s, const char *dir, uint32_t rounds,
             }
             if (pos >= next) {
                 fail_msg("acked position %llu lost (log ends at %llu)",
-                         (unsigned long long)pos,
-                         (unsigned long long)next);
+                         (unsigned long long)pos, (unsigned long long)next);
             }
             const struct crash_hdr *h = &s->seen[pos];
             if (h->round != a->round || h->thread != a->thread ||
