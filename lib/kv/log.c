@@ -262,6 +262,14 @@ tr_kv_log_open(const char *dir, const struct tr_kv_log_options *opts,
     if (opts) {
         log->opts = *opts;
     }
+    if (log->opts.sync != TR_KV_LOG_SYNC_GROUP &&
+        log->opts.sync != TR_KV_LOG_SYNC_ALWAYS &&
+        log->opts.sync != TR_KV_LOG_SYNC_INTERVAL) {
+        tr_err_set(err, TR_EINVAL, "cannot open log %s: unknown sync policy %d",
+                   dir, (int)log->opts.sync);
+        tr_free(log);
+        return NULL;
+    }
     if (log->opts.sync_interval_ms <= 0) {
         log->opts.sync_interval_ms = TR_KV_LOG_DEFAULT_SYNC_INTERVAL_MS;
     }

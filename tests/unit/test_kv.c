@@ -368,6 +368,11 @@ test_errors(void **state)
     snprintf(want, sizeof(want), "cannot open log %s: ", file);
     assert_memory_equal(err.msg, want, strlen(want));
 
+    struct tr_kv_log_options bad = {.sync = (enum tr_kv_log_sync)9};
+    assert_null(tr_kv_log_open(t.dir, &bad, &err));
+    assert_int_equal(err.code, TR_EINVAL);
+    assert_non_null(strstr(err.msg, "unknown sync policy 9"));
+
     struct tr_kv_log *log = tr_kv_log_open(t.dir, NULL, &err);
     assert_non_null(log);
     tr_err_clear(&err);
