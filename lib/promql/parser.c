@@ -57,6 +57,7 @@ struct parser {
 };
 
 static struct tr_promql_node *parse_expr(struct parser *p, int min_prec);
+static bool tok_starts_expr(enum tok_type t);
 
 /* ------------------------------------------------------------------ */
 /* Errors and tokens                                                   */
@@ -540,6 +541,140 @@ unquote(struct parser *p, const struct token *t)
 /* Selectors                                                           */
 /* ------------------------------------------------------------------ */
 
+/* Start of the character class left open at the end of pattern. */
+static size_t
+open_class_start(const char *pat, size_t len)
+{
+    size_t start = len;
+    bool in_class = false;
+
+    for (size_t i = 0; i < len; i++) {
+        if (pat[i] == '\\') {
+            i++;
+        } else if (!in_class && pat[i] == '[') {
+            in_class = true;
+            start = i;
+            /* A ']' right after '[' or '[^' is a literal. */
+            if (i + 1 < len && pat[i + 1] == '^') {
+                i++;
+            }
+            if (i + 1 < len && pat[i + 1] == ']') {
+                i++;
+            }
+        } else if (in_class && pat[i] == ']') {
+            in_class = false;
+        }
+    }
+    return in_class ? start : len;
+}
+
+/*
+ * Go's RE2 refuses some Perl syntax that PCRE2 accepts; find the first
+ * such construct (lookaround, backreference) outside a class.
+ */
+static bool
+find_unsupported(const char *pat, size_t len, char *msg, size_t size)
+{
+    bool in_class = false;
+
+    for (size_t i = 0; i < len; i++) {
+        if (pat[i] == '\\' && i + 1 < len) {
+            if (!in_class && pat[i + 1] >= '1' && pat[i + 1] <= '9') {
+                snprintf(msg, size, "invalid escape sequence: `\\%c`",
+                         pat[i + 1]);
+                return true;
+            }
+            i++;
+        } else if (in_class) {
+            in_class = pat[i] != ']';
+        } else if (pat[i] == '[') {
+            in_class = true;
+        } else if (pat[i] == '(' && i + 2 < len && pat[i + 1] == '?' &&
+                   (pat[i + 2] == '=' || pat[i + 2] == '!' ||
+                    pat[i + 2] == '<')) {
+            snprintf(msg, size, "invalid or unsupported Perl syntax: `(?%c`",
+                     pat[i + 2]);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Words a PCRE2 compile error the way Go's regexp package would. */
+static void
+regex_error_message(const char *pat, size_t len, int code, size_t off,
+                    char *msg, size_t size)
+{
+    size_t a, b;
+
+    switch (code) {
+    case PCRE2_ERROR_MISSING_CLOSING_PARENTHESIS:
+        snprintf(msg, size, "missing closing ): `%.*s`", (int)len, pat);
+        return;
+    case PCRE2_ERROR_UNMATCHED_CLOSING_PARENTHESIS:
+        snprintf(msg, size, "unexpected ): `%.*s`", (int)len, pat);
+        return;
+    case PCRE2_ERROR_MISSING_SQUARE_BRACKET:
+        a = open_class_start(pat, len);
+        if (a < len) {
+            snprintf(msg, size, "missing closing ]: `%.*s`", (int)(len - a),
+                     pat + a);
+            return;
+        }
+        break;
+    case PCRE2_ERROR_QUANTIFIER_INVALID:
+        if (off >= len) {
+            break;
+        }
+        if (strchr("*+?", pat[off])) {
+            if (off > 4 && strchr("*+?", pat[off - 1])) {
+                snprintf(msg, size,
+                         "invalid nested repetition operator: `%.2s`",
+                         pat + off - 1);
+            } else {
+                snprintf(msg, size,
+                         "missing argument to repetition operator: `%c`",
+                         pat[off]);
+            }
+            return;
+        }
+        for (a = off; a > 0 && pat[a] != '{'; a--) {
+        }
+        for (b = off; b < len && pat[b] != '}'; b++) {
+        }
+        if (pat[a] == '{' && b < len) {
+            snprintf(msg, size,
+                     "missing argument to repetition operator: `%.*s`",
+                     (int)(b - a + 1), pat + a);
+            return;
+        }
+        break;
+    case PCRE2_ERROR_QUANTIFIER_OUT_OF_ORDER:
+        for (a = off < len ? off : len - 1; a > 0 && pat[a] != '{'; a--) {
+        }
+        for (b = a; b < len && pat[b] != '}'; b++) {
+        }
+        if (pat[a] == '{' && b < len) {
+            snprintf(msg, size, "invalid repeat count: `%.*s`",
+                     (int)(b - a + 1), pat + a);
+            return;
+        }
+        break;
+    case PCRE2_ERROR_CLASS_RANGE_ORDER:
+        if (off >= 2 && off < len) {
+            snprintf(msg, size, "invalid character class range: `%.3s`",
+                     pat + off - 2);
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    char text[200];
+    pcre2_get_error_message(code, (PCRE2_UCHAR *)text, sizeof(text));
+    snprintf(msg, size, "%s: `%.*s`", text, (int)len, pat);
+}
+
 /*
  * Checks a regular expression matcher the way Prometheus compiles it
  * (anchored) and works out whether it accepts the empty string.
@@ -552,7 +687,8 @@ check_regex(struct parser *p, uint32_t pos, struct tr_promql_matcher *m)
     PCRE2_SIZE erroff = 0;
     pcre2_code *re = NULL;
     bool is_empty_match = false;
-    char msg[256] = "";
+    bool bad = false;
+    char msg[TR_ERR_MSG_MAX / 2] = "";
 
     if (tr_buf_append_str(&pat, "^(?:") != TR_OK ||
         tr_buf_append(&pat, m->value.data, m->value.len) != TR_OK ||
@@ -560,19 +696,19 @@ check_regex(struct parser *p, uint32_t pos, struct tr_promql_matcher *m)
         tr_buf_fini(&pat);
         oom(p);
     }
-    re = pcre2_compile((PCRE2_SPTR)pat.data, pat.len,
-                       PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &errcode, &erroff,
-                       NULL);
-    if (!re) {
-        /* Word the two common mistakes as Go's regexp package does. */
-        if (errcode == PCRE2_ERROR_MISSING_CLOSING_PARENTHESIS) {
-            snprintf(msg, sizeof(msg), "missing closing )");
-        } else if (errcode == PCRE2_ERROR_UNMATCHED_CLOSING_PARENTHESIS) {
-            snprintf(msg, sizeof(msg), "unexpected )");
-        } else {
-            pcre2_get_error_message(errcode, (PCRE2_UCHAR *)msg, sizeof(msg));
-        }
+    if (find_unsupported(pat.data, pat.len, msg, sizeof(msg))) {
+        bad = true;
     } else {
+        re = pcre2_compile((PCRE2_SPTR)pat.data, pat.len,
+                           PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &errcode,
+                           &erroff, NULL);
+        if (!re) {
+            bad = true;
+            regex_error_message(pat.data, pat.len, errcode, erroff, msg,
+                                sizeof(msg));
+        }
+    }
+    if (re) {
         pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
         if (md) {
             is_empty_match = pcre2_match(re, (PCRE2_SPTR) "", 0, 0, 0, md,
@@ -581,13 +717,10 @@ check_regex(struct parser *p, uint32_t pos, struct tr_promql_matcher *m)
         }
         pcre2_code_free(re);
     }
-    if (!re) {
-        /* Copy the pattern into the arena before pat is freed. */
-        struct tr_promql_str q = copy_str(p, pat.data, pat.len);
-        tr_buf_fini(&pat);
-        fail(p, pos, "error parsing regexp: %s: `%s`", msg, q.data);
-    }
     tr_buf_fini(&pat);
+    if (bad) {
+        fail(p, pos, "error parsing regexp: %s", msg);
+    }
     m->matches_empty =
         m->type == TR_PROMQL_MATCH_RE ? is_empty_match : !is_empty_match;
 }
@@ -975,7 +1108,7 @@ parse_args(struct parser *p, struct tr_promql_node ***args, size_t *n)
             const struct token *t = peek(p);
             if (t->type == TOK_COMMA) {
                 struct token comma = consume(p);
-                if (peek(p)->type == TOK_RPAREN) {
+                if (!tok_starts_expr(peek(p)->type)) {
                     fail(p, comma.pos,
                          "trailing commas not allowed in function call args");
                 }
