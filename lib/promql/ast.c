@@ -20,10 +20,8 @@ tr_promql_node_type(const struct tr_promql_node *node)
     case TR_PROMQL_CALL:
         return node->u.call.func->return_type;
     case TR_PROMQL_BINARY:
-        if (tr_promql_node_type(node->u.binary.lhs) ==
-                TR_PROMQL_TYPE_SCALAR &&
-            tr_promql_node_type(node->u.binary.rhs) ==
-                TR_PROMQL_TYPE_SCALAR) {
+        if (tr_promql_node_type(node->u.binary.lhs) == TR_PROMQL_TYPE_SCALAR &&
+            tr_promql_node_type(node->u.binary.rhs) == TR_PROMQL_TYPE_SCALAR) {
             return TR_PROMQL_TYPE_SCALAR;
         }
         return TR_PROMQL_TYPE_VECTOR;
@@ -57,14 +55,14 @@ const char *
 tr_promql_op_name(enum tr_promql_op op)
 {
     static const char *const names[] = {
-        [TR_PROMQL_OP_ADD] = "+",     [TR_PROMQL_OP_SUB] = "-",
-        [TR_PROMQL_OP_MUL] = "*",     [TR_PROMQL_OP_DIV] = "/",
-        [TR_PROMQL_OP_MOD] = "%",     [TR_PROMQL_OP_POW] = "^",
+        [TR_PROMQL_OP_ADD] = "+",       [TR_PROMQL_OP_SUB] = "-",
+        [TR_PROMQL_OP_MUL] = "*",       [TR_PROMQL_OP_DIV] = "/",
+        [TR_PROMQL_OP_MOD] = "%",       [TR_PROMQL_OP_POW] = "^",
         [TR_PROMQL_OP_ATAN2] = "atan2", [TR_PROMQL_OP_EQL] = "==",
-        [TR_PROMQL_OP_NEQ] = "!=",    [TR_PROMQL_OP_GTR] = ">",
-        [TR_PROMQL_OP_LSS] = "<",     [TR_PROMQL_OP_GTE] = ">=",
-        [TR_PROMQL_OP_LTE] = "<=",    [TR_PROMQL_OP_AND] = "and",
-        [TR_PROMQL_OP_OR] = "or",     [TR_PROMQL_OP_UNLESS] = "unless",
+        [TR_PROMQL_OP_NEQ] = "!=",      [TR_PROMQL_OP_GTR] = ">",
+        [TR_PROMQL_OP_LSS] = "<",       [TR_PROMQL_OP_GTE] = ">=",
+        [TR_PROMQL_OP_LTE] = "<=",      [TR_PROMQL_OP_AND] = "and",
+        [TR_PROMQL_OP_OR] = "or",       [TR_PROMQL_OP_UNLESS] = "unless",
     };
     if ((size_t)op < sizeof(names) / sizeof(names[0]) && names[op]) {
         return names[op];

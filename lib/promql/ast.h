@@ -361,8 +361,7 @@ struct tr_promql_path {
  * walk (tr_promql_walk then returns that code).
  */
 typedef int (*tr_promql_visit_fn)(struct tr_promql_node *node,
-                                  const struct tr_promql_path *path,
-                                  void *arg);
+                                  const struct tr_promql_path *path, void *arg);
 
 /*
  * Visits node and its descendants in source order (aggregate parameter

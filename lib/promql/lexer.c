@@ -258,8 +258,7 @@ emit(struct lexer *lx, struct token *tok, enum tok_type type)
     lx->start = lx->pos;
 }
 
-static void
-lex_error(struct lexer *lx, struct token *tok, const char *fmt, ...)
+static void lex_error(struct lexer *lx, struct token *tok, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void

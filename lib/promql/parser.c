@@ -35,11 +35,11 @@
 enum {
     PREC_NONE = 0,
     PREC_OR,
-    PREC_AND,  /* and unless */
-    PREC_CMP,  /* == != > < >= <= */
-    PREC_ADD,  /* + - */
-    PREC_MUL,  /* * / % atan2; also unary minus */
-    PREC_POW,  /* ^, right-associative */
+    PREC_AND, /* and unless */
+    PREC_CMP, /* == != > < >= <= */
+    PREC_ADD, /* + - */
+    PREC_MUL, /* * / % atan2; also unary minus */
+    PREC_POW, /* ^, right-associative */
 };
 
 struct parser {
@@ -700,8 +700,8 @@ check_regex(struct parser *p, uint32_t pos, struct tr_promql_matcher *m)
         bad = true;
     } else {
         re = pcre2_compile((PCRE2_SPTR)pat.data, pat.len,
-                           PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &errcode,
-                           &erroff, NULL);
+                           PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &errcode, &erroff,
+                           NULL);
         if (!re) {
             bad = true;
             regex_error_message(pat.data, pat.len, errcode, erroff, msg,
@@ -711,8 +711,8 @@ check_regex(struct parser *p, uint32_t pos, struct tr_promql_matcher *m)
     if (re) {
         pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
         if (md) {
-            is_empty_match = pcre2_match(re, (PCRE2_SPTR) "", 0, 0, 0, md,
-                                         NULL) >= 0;
+            is_empty_match =
+                pcre2_match(re, (PCRE2_SPTR) "", 0, 0, 0, md, NULL) >= 0;
             pcre2_match_data_free(md);
         }
         pcre2_code_free(re);
@@ -920,8 +920,7 @@ modifiers_of(struct parser *p, struct tr_promql_node *e, bool is_offset)
         return (struct modifiers){&e->u.matrix.vector->u.vector.offset_ns,
                                   &e->u.matrix.vector->u.vector.at};
     case TR_PROMQL_SUBQUERY:
-        return (struct modifiers){&e->u.subquery.offset_ns,
-                                  &e->u.subquery.at};
+        return (struct modifiers){&e->u.subquery.offset_ns, &e->u.subquery.at};
     default:
         break;
     }
@@ -996,12 +995,12 @@ parse_at(struct parser *p, struct tr_promql_node *e)
         ts <= -9223372036854775807.0) {
         /* Go prints these %f values as +Inf, -Inf and NaN. */
         if (isnan(ts) || isinf(ts)) {
-            fail(p, e->pos.start,
-                 "timestamp out of bounds for @ modifier: %s",
-                 isnan(ts) ? "NaN" : ts > 0 ? "+Inf" : "-Inf");
+            fail(p, e->pos.start, "timestamp out of bounds for @ modifier: %s",
+                 isnan(ts) ? "NaN"
+                 : ts > 0  ? "+Inf"
+                           : "-Inf");
         }
-        fail(p, e->pos.start, "timestamp out of bounds for @ modifier: %f",
-             ts);
+        fail(p, e->pos.start, "timestamp out of bounds for @ modifier: %f", ts);
     }
     struct modifiers m = modifiers_of(p, e, false);
     if (m.at->kind != TR_PROMQL_AT_NONE) {
@@ -1214,15 +1213,14 @@ parse_aggregate(struct parser *p, const struct token *op)
     p->agg_depth--;
 
     if (n_args == 0) {
-        fail(p, n->pos.start,
-             "no arguments for aggregate expression provided");
+        fail(p, n->pos.start, "no arguments for aggregate expression provided");
     }
     enum tr_promql_agg_op a = n->u.aggregate.op;
-    size_t want = (a == TR_PROMQL_AGG_TOPK || a == TR_PROMQL_AGG_BOTTOMK ||
-                   a == TR_PROMQL_AGG_QUANTILE ||
-                   a == TR_PROMQL_AGG_COUNT_VALUES)
-                      ? 2
-                      : 1;
+    size_t want =
+        (a == TR_PROMQL_AGG_TOPK || a == TR_PROMQL_AGG_BOTTOMK ||
+         a == TR_PROMQL_AGG_QUANTILE || a == TR_PROMQL_AGG_COUNT_VALUES)
+            ? 2
+            : 1;
     if (n_args != want) {
         fail(p, n->pos.start,
              "wrong number of arguments for aggregate expression provided, "
@@ -1426,8 +1424,9 @@ static struct tr_promql_node *
 parse_expr(struct parser *p, int min_prec)
 {
     if (++p->depth > TR_PROMQL_MAX_DEPTH) {
-        fail(p, peek(p)->pos, "expression nested too deeply (more than %d "
-                              "levels)",
+        fail(p, peek(p)->pos,
+             "expression nested too deeply (more than %d "
+             "levels)",
              TR_PROMQL_MAX_DEPTH);
     }
     struct tr_promql_node *lhs = parse_unary(p);
@@ -1691,8 +1690,7 @@ check(struct parser *p, struct tr_promql_node *n)
 /* ------------------------------------------------------------------ */
 
 static int
-finish_error(struct parser *p, struct tr_promql_error *perr,
-             struct tr_err *err)
+finish_error(struct parser *p, struct tr_promql_error *perr, struct tr_err *err)
 {
     if (p->code == TR_ENOMEM) {
         if (perr) {
@@ -1762,8 +1760,8 @@ tr_promql_parse(const char *query, size_t len, struct tr_arena *arena,
 }
 
 int
-tr_promql_parse_selector(const char *text, size_t len,
-                         struct tr_arena *arena, struct tr_promql_node **out,
+tr_promql_parse_selector(const char *text, size_t len, struct tr_arena *arena,
+                         struct tr_promql_node **out,
                          struct tr_promql_error *perr, struct tr_err *err)
 {
     struct parser *p = tr_arena_calloc(arena, 1, sizeof(*p));

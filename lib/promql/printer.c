@@ -189,8 +189,7 @@ tr_promql_format_string(const char *s, size_t len, struct tr_buf *out)
 }
 
 int
-tr_promql_format_matcher(const struct tr_promql_matcher *m,
-                         struct tr_buf *out)
+tr_promql_format_matcher(const struct tr_promql_matcher *m, struct tr_buf *out)
 {
     int rc = tr_buf_append(out, m->name.data, m->name.len);
     if (rc == TR_OK) {
@@ -226,9 +225,9 @@ format_modifiers(const struct tr_promql_at *at, int64_t offset_ns,
         rc = tr_buf_appendf(out, " offset %s",
                             tr_promql_duration_format(offset_ns, d, sizeof(d)));
     } else if (rc == TR_OK && offset_ns < 0) {
-        rc = tr_buf_appendf(
-            out, " offset -%s",
-            tr_promql_duration_format(-offset_ns, d, sizeof(d)));
+        rc =
+            tr_buf_appendf(out, " offset -%s",
+                           tr_promql_duration_format(-offset_ns, d, sizeof(d)));
     }
     return rc;
 }
@@ -241,8 +240,7 @@ compare_strings(const void *a, const void *b)
 
 /* name{sorted matchers}, without modifiers. */
 static int
-format_selector(const struct tr_promql_vector_selector *vs,
-                struct tr_buf *out)
+format_selector(const struct tr_promql_vector_selector *vs, struct tr_buf *out)
 {
     int rc = tr_buf_append(out, vs->name.data, vs->name.len);
     if (rc != TR_OK || vs->n_matchers == 0) {
@@ -297,8 +295,7 @@ format_selector(const struct tr_promql_vector_selector *vs,
 }
 
 static int
-format_labels(const struct tr_promql_str *labels, size_t n,
-              struct tr_buf *out)
+format_labels(const struct tr_promql_str *labels, size_t n, struct tr_buf *out)
 {
     int rc = tr_buf_append_byte(out, '(');
     for (size_t i = 0; rc == TR_OK && i < n; i++) {
@@ -322,8 +319,7 @@ format_node(const struct tr_promql_node *n, struct tr_buf *out)
     case TR_PROMQL_NUMBER:
         return format_float(n->u.number, out);
     case TR_PROMQL_STRING:
-        return tr_promql_format_string(n->u.string.data, n->u.string.len,
-                                       out);
+        return tr_promql_format_string(n->u.string.data, n->u.string.len, out);
     case TR_PROMQL_VECTOR:
         rc = format_selector(&n->u.vector, out);
         if (rc == TR_OK) {
@@ -353,8 +349,8 @@ format_node(const struct tr_promql_node *n, struct tr_buf *out)
         }
         if (rc == TR_OK && n->u.subquery.step_ns != 0) {
             rc = tr_buf_append_str(
-                out, tr_promql_duration_format(n->u.subquery.step_ns, d,
-                                               sizeof(d)));
+                out,
+                tr_promql_duration_format(n->u.subquery.step_ns, d, sizeof(d)));
         }
         if (rc == TR_OK) {
             rc = tr_buf_append_byte(out, ']');

@@ -28,8 +28,10 @@ struct parse_case {
     const char *want_err;  /* "line:col: parse error: ..." */
 };
 
+/* clang-format off */
 #define OK(q, text) {q, text, NULL}
 #define ERR(q, msg) {q, NULL, msg}
+/* clang-format on */
 
 static const struct parse_case cases[] = {
 
@@ -50,44 +52,44 @@ static const struct parse_case cases[] = {
     OK("start", "start"),
     OK("and", "and"),
     ERR("x + on",
-       "1:7: parse error: unexpected end of input in grouping opts, expected"
-       " \"(\""),
+        "1:7: parse error: unexpected end of input in grouping opts, expected"
+        " \"(\""),
     ERR("rate(1) + rate(2)",
-       "1:6: parse error: expected type range vector in call to function \"r"
-       "ate\", got scalar"),
+        "1:6: parse error: expected type range vector in call to function \"r"
+        "ate\", got scalar"),
     ERR("x{a=\"b\" c}",
-       "1:9: parse error: unexpected identifier \"c\" in label matching, exp"
-       "ected \",\" or \"}\""),
+        "1:9: parse error: unexpected identifier \"c\" in label matching, exp"
+        "ected \",\" or \"}\""),
     ERR("{a b}",
-       "1:4: parse error: unexpected identifier \"b\" in label matching, exp"
-       "ected label matching operator"),
+        "1:4: parse error: unexpected identifier \"b\" in label matching, exp"
+        "ected label matching operator"),
     ERR("{a=b}",
-       "1:4: parse error: unexpected identifier \"b\" in label matching, exp"
-       "ected string"),
+        "1:4: parse error: unexpected identifier \"b\" in label matching, exp"
+        "ected string"),
     ERR("{=}",
-       "1:2: parse error: unexpected \"=\" in label matching, expected ident"
-       "ifier or \"}\""),
+        "1:2: parse error: unexpected \"=\" in label matching, expected ident"
+        "ifier or \"}\""),
     OK("{by=\"x\"}", "{by=\"x\"}"),
     OK("{__name__=\"x\"}", "{__name__=\"x\"}"),
     OK("{__name__=\"x\", a=\"b\"}", "{__name__=\"x\",a=\"b\"}"),
     ERR("x{__name__=\"y\"}",
-       "1:1: parse error: metric name must not be set twice: \"x\" or \"y\""),
+        "1:1: parse error: metric name must not be set twice: \"x\" or \"y\""),
     ERR("{a=\"\"}",
-       "1:1: parse error: vector selector must contain at least one non-empt"
-       "y matcher"),
+        "1:1: parse error: vector selector must contain at least one non-empt"
+        "y matcher"),
     ERR("{a=~\".*\"}",
-       "1:1: parse error: vector selector must contain at least one non-empt"
-       "y matcher"),
+        "1:1: parse error: vector selector must contain at least one non-empt"
+        "y matcher"),
     OK("{a=~\".+\"}", "{a=~\".+\"}"),
     ERR("x[5]", "1:3: parse error: missing unit character in duration"),
     ERR("x[]", "1:3: parse error: missing unit character in duration"),
     ERR("x[5m:a]", "1:6: parse error: unexpected colon 'a'"),
     ERR("x offset 5",
-       "1:10: parse error: unexpected number \"5\" in offset, expected durat"
-       "ion"),
+        "1:10: parse error: unexpected number \"5\" in offset, expected durat"
+        "ion"),
     ERR("x[5m:1]",
-       "1:6: parse error: unexpected number \"1\" in subquery selector, expe"
-       "cted duration or \"]\""),
+        "1:6: parse error: unexpected number \"1\" in subquery selector, expe"
+        "cted duration or \"]\""),
     ERR("\"abc\\q\"", "1:1: parse error: unknown escape sequence U+0071 'q'"),
     ERR("'a\\\"b'", "1:1: parse error: unknown escape sequence U+0022 '\"'"),
     ERR("\"a\\'b\"", "1:1: parse error: unknown escape sequence U+0027 '''"),
@@ -118,11 +120,11 @@ static const struct parse_case cases[] = {
     OK("+x", "+x"),
     OK("-x", "-x"),
     ERR("1 > 2",
-       "1:3: parse error: comparisons between scalars must use BOOL modifier"),
+        "1:3: parse error: comparisons between scalars must use BOOL modifier"),
     OK("1 > bool 2", "1 > bool 2"),
     ERR("x and 1",
-       "1:1: parse error: set operator \"and\" not allowed in binary scalar "
-       "expression"),
+        "1:1: parse error: set operator \"and\" not allowed in binary scalar "
+        "expression"),
 
     /* Number forms, lexer errors, range and subquery errors, type errors */
     OK("1e6", "1e+06"),
@@ -134,21 +136,21 @@ static const struct parse_case cases[] = {
     OK("1e-7", "1e-07"),
     OK("1.5e300", "1.5e+300"),
     ERR("0x",
-       "1:1: parse error: error parsing number: strconv.ParseFloat: parsing "
-       "\"0x\": invalid syntax"),
+        "1:1: parse error: error parsing number: strconv.ParseFloat: parsing "
+        "\"0x\": invalid syntax"),
     ERR("0x + 1",
-       "1:1: parse error: error parsing number: strconv.ParseFloat: parsing "
-       "\"0x\": invalid syntax"),
+        "1:1: parse error: error parsing number: strconv.ParseFloat: parsing "
+        "\"0x\": invalid syntax"),
     ERR("1e",
-       "1:1: parse error: error parsing number: strconv.ParseFloat: parsing "
-       "\"1e\": invalid syntax"),
+        "1:1: parse error: error parsing number: strconv.ParseFloat: parsing "
+        "\"1e\": invalid syntax"),
     ERR("1E400",
-       "1:1: parse error: error parsing number: strconv.ParseFloat: parsing "
-       "\"1E400\": value out of range"),
+        "1:1: parse error: error parsing number: strconv.ParseFloat: parsing "
+        "\"1E400\": value out of range"),
     OK("1e-400", "0"),
     ERR("0xFFFFFFFFFFFFFFFFFF",
-       "1:1: parse error: error parsing number: strconv.ParseFloat: parsing "
-       "\"0xFFFFFFFFFFFFFFFFFF\": invalid syntax"),
+        "1:1: parse error: error parsing number: strconv.ParseFloat: parsing "
+        "\"0xFFFFFFFFFFFFFFFFFF\": invalid syntax"),
     OK("99999999999999999999", "1e+20"),
     ERR("5x", "1:1: parse error: bad number or duration syntax: \"5\""),
     ERR("5mx", "1:1: parse error: bad number or duration syntax: \"5mx\""),
@@ -158,62 +160,62 @@ static const struct parse_case cases[] = {
     ERR("x[5m", "1:5: parse error: unclosed left bracket"),
     ERR("{a=\"b\"", "1:7: parse error: unexpected end of input inside braces"),
     ERR("x @ @",
-       "1:5: parse error: unexpected \"<Item 57385>\" <op:@> in @, expected "
-       "timestamp"),
+        "1:5: parse error: unexpected \"<Item 57385>\" <op:@> in @, expected "
+        "timestamp"),
     ERR("@", "1:1: parse error: unexpected \"<Item 57385>\" <op:@>"),
     ERR("1 + * 2", "1:5: parse error: unexpected <op:*>"),
     ERR("x offset 5m offset 1m",
-       "1:1: parse error: offset may not be set multiple times"),
+        "1:1: parse error: offset may not be set multiple times"),
     ERR("x @ 1 @ 2",
-       "1:1: parse error: @ <timestamp> may not be set multiple times"),
+        "1:1: parse error: @ <timestamp> may not be set multiple times"),
     OK("x[5m a]", "x[5m:]"),
     ERR("x[5m:1m:2m]", "1:8: parse error: unexpected colon ':'"),
     ERR("x @ start",
-       "1:10: parse error: unexpected end of input in @, expected timestamp"),
+        "1:10: parse error: unexpected end of input in @, expected timestamp"),
     ERR("x @ start(", "1:11: parse error: unclosed left parenthesis"),
     ERR("sum by (a:b) (x)",
-       "1:9: parse error: unexpected metric identifier \"a:b\" in grouping o"
-       "pts, expected label"),
+        "1:9: parse error: unexpected metric identifier \"a:b\" in grouping o"
+        "pts, expected label"),
     ERR("sum by (inf) (x)",
-       "1:9: parse error: unexpected number \"inf\" in grouping opts, expect"
-       "ed label"),
+        "1:9: parse error: unexpected number \"inf\" in grouping opts, expect"
+        "ed label"),
     ERR("sum(x) by (a) by (b)", "1:15: parse error: unexpected <by>"),
     ERR("sum()",
-       "1:1: parse error: no arguments for aggregate expression provided"),
+        "1:1: parse error: no arguments for aggregate expression provided"),
     ERR("topk(x)",
-       "1:1: parse error: wrong number of arguments for aggregate expression"
-       " provided, expected 2, got 1"),
+        "1:1: parse error: wrong number of arguments for aggregate expression"
+        " provided, expected 2, got 1"),
     ERR("topk(1,2,3)",
-       "1:1: parse error: wrong number of arguments for aggregate expression"
-       " provided, expected 2, got 3"),
+        "1:1: parse error: wrong number of arguments for aggregate expression"
+        " provided, expected 2, got 3"),
     ERR("sum(1,2)",
-       "1:1: parse error: wrong number of arguments for aggregate expression"
-       " provided, expected 1, got 2"),
+        "1:1: parse error: wrong number of arguments for aggregate expression"
+        " provided, expected 1, got 2"),
     ERR("foo(1) +", "1:1: parse error: unknown function with name \"foo\""),
     ERR("rate(x[5m],)",
-       "1:11: parse error: trailing commas not allowed in function call args"),
+        "1:11: parse error: trailing commas not allowed in function call args"),
     ERR("x offset 5m [5m]",
-       "1:13: parse error: no offset modifiers allowed before range"),
+        "1:13: parse error: no offset modifiers allowed before range"),
     ERR("x @ 1 [5m]", "1:7: parse error: no @ modifiers allowed before range"),
     ERR("(x)[5m]",
-       "1:4: parse error: ranges only allowed for vector selectors"),
+        "1:4: parse error: ranges only allowed for vector selectors"),
     ERR("rate(x[5m])[5m]",
-       "1:12: parse error: ranges only allowed for vector selectors"),
+        "1:12: parse error: ranges only allowed for vector selectors"),
     OK("rate(x[5m])[5m:]", "rate(x[5m])[5m:]"),
     ERR("x[5m][5m:1m]",
-       "1:1: parse error: subquery is only allowed on instant vector, got ma"
-       "trix instead"),
+        "1:1: parse error: subquery is only allowed on instant vector, got ma"
+        "trix instead"),
     ERR("1 offset 5m",
-       "1:1: parse error: offset modifier must be preceded by an instant vec"
-       "tor selector or range vector selector or a subquery"),
+        "1:1: parse error: offset modifier must be preceded by an instant vec"
+        "tor selector or range vector selector or a subquery"),
     ERR("\"a\" @ 1",
-       "1:1: parse error: @ modifier must be preceded by an instant vector s"
-       "elector or range vector selector or a subquery"),
+        "1:1: parse error: @ modifier must be preceded by an instant vector s"
+        "elector or range vector selector or a subquery"),
     ERR("{a=~\"(\"}",
-       "1:2: parse error: error parsing regexp: missing closing ): `^(?:()$`"),
+        "1:2: parse error: error parsing regexp: missing closing ): `^(?:()$`"),
     ERR("x{a=~\"a(b\"}",
-       "1:3: parse error: error parsing regexp: missing closing ): `^(?:a(b)"
-       "$`"),
+        "1:3: parse error: error parsing regexp: missing closing ): `^(?:a(b)"
+        "$`"),
     ERR("\"abc", "1:1: parse error: unterminated quoted string"),
     ERR("'abc", "1:1: parse error: unterminated quoted string"),
     ERR("`abc", "1:1: parse error: unterminated raw string"),
@@ -221,81 +223,81 @@ static const struct parse_case cases[] = {
     ERR("!x", "1:1: parse error: unexpected character after '!': 'x'"),
     ERR("x =~ y", "1:3: parse error: unexpected character after '=': '~'"),
     ERR("{a!b}",
-       "1:3: parse error: unexpected character after '!' inside braces: 'b'"),
+        "1:3: parse error: unexpected character after '!' inside braces: 'b'"),
     ERR("{a=~}",
-       "1:5: parse error: unexpected \"}\" in label matching, expected strin"
-       "g"),
+        "1:5: parse error: unexpected \"}\" in label matching, expected strin"
+        "g"),
     ERR("{\"a\"=\"b\"}",
-       "1:2: parse error: unexpected string \"\\\"a\\\"\" in label matching,"
-       " expected identifier or \"}\""),
+        "1:2: parse error: unexpected string \"\\\"a\\\"\" in label matching,"
+        " expected identifier or \"}\""),
     OK("x{}", "x"),
     ERR("{}",
-       "1:1: parse error: vector selector must contain at least one non-empt"
-       "y matcher"),
+        "1:1: parse error: vector selector must contain at least one non-empt"
+        "y matcher"),
     ERR("1 + on(a) group_left(a) x",
-       "1:3: parse error: label \"a\" must not occur in ON and GROUP clause "
-       "at once"),
+        "1:3: parse error: label \"a\" must not occur in ON and GROUP clause "
+        "at once"),
     ERR("x + on(a) group_left(a) y",
-       "1:3: parse error: label \"a\" must not occur in ON and GROUP clause "
-       "at once"),
+        "1:3: parse error: label \"a\" must not occur in ON and GROUP clause "
+        "at once"),
     ERR("x and on(a) group_left(b) y",
-       "1:1: parse error: no grouping allowed for \"and\" operation"),
+        "1:1: parse error: no grouping allowed for \"and\" operation"),
     ERR("x + bool y",
-       "1:3: parse error: bool modifier can only be used on comparison opera"
-       "tors"),
+        "1:3: parse error: bool modifier can only be used on comparison opera"
+        "tors"),
     ERR("x + on(a) 1",
-       "1:1: parse error: vector matching only allowed between instant vecto"
-       "rs"),
+        "1:1: parse error: vector matching only allowed between instant vecto"
+        "rs"),
     ERR("x + ignoring(a) 1",
-       "1:1: parse error: vector matching only allowed between instant vecto"
-       "rs"),
+        "1:1: parse error: vector matching only allowed between instant vecto"
+        "rs"),
     ERR("1 and 1",
-       "1:1: parse error: set operator \"and\" not allowed in binary scalar "
-       "expression"),
+        "1:1: parse error: set operator \"and\" not allowed in binary scalar "
+        "expression"),
     ERR("-x[5m]",
-       "1:1: parse error: unary expression only allowed on expressions of ty"
-       "pe scalar or instant vector, got \"range vector\""),
+        "1:1: parse error: unary expression only allowed on expressions of ty"
+        "pe scalar or instant vector, got \"range vector\""),
     ERR("-\"a\"",
-       "1:1: parse error: unary expression only allowed on expressions of ty"
-       "pe scalar or instant vector, got \"string\""),
+        "1:1: parse error: unary expression only allowed on expressions of ty"
+        "pe scalar or instant vector, got \"string\""),
     ERR("\"a\" + 1",
-       "1:1: parse error: binary expression must contain only scalar and ins"
-       "tant vector types"),
+        "1:1: parse error: binary expression must contain only scalar and ins"
+        "tant vector types"),
     ERR("x[5m] + 1",
-       "1:1: parse error: binary expression must contain only scalar and ins"
-       "tant vector types"),
+        "1:1: parse error: binary expression must contain only scalar and ins"
+        "tant vector types"),
     ERR("\"a\"[5m:]",
-       "1:1: parse error: subquery is only allowed on instant vector, got st"
-       "ring instead"),
+        "1:1: parse error: subquery is only allowed on instant vector, got st"
+        "ring instead"),
     ERR("1[5m:]",
-       "1:1: parse error: subquery is only allowed on instant vector, got sc"
-       "alar instead"),
+        "1:1: parse error: subquery is only allowed on instant vector, got sc"
+        "alar instead"),
     ERR("sum(x[5m])",
-       "1:5: parse error: expected type instant vector in aggregation expres"
-       "sion, got range vector"),
+        "1:5: parse error: expected type instant vector in aggregation expres"
+        "sion, got range vector"),
     ERR("topk(\"a\", x)",
-       "1:6: parse error: expected type scalar in aggregation parameter, got"
-       " string"),
+        "1:6: parse error: expected type scalar in aggregation parameter, got"
+        " string"),
     ERR("count_values(1, x)",
-       "1:14: parse error: expected type string in aggregation parameter, go"
-       "t scalar"),
+        "1:14: parse error: expected type string in aggregation parameter, go"
+        "t scalar"),
     ERR("quantile(x, x)",
-       "1:10: parse error: expected type scalar in aggregation parameter, go"
-       "t instant vector"),
+        "1:10: parse error: expected type scalar in aggregation parameter, go"
+        "t instant vector"),
     ERR("label_replace(x, 1, \"a\", \"a\", \"a\")",
-       "1:18: parse error: expected type string in call to function \"label_"
-       "replace\", got scalar"),
+        "1:18: parse error: expected type string in call to function \"label_"
+        "replace\", got scalar"),
     ERR("label_join(x, \"a\", \"b\", \"c\", 1)",
-       "1:30: parse error: expected type string in call to function \"label_"
-       "join\", got scalar"),
+        "1:30: parse error: expected type string in call to function \"label_"
+        "join\", got scalar"),
     ERR("round(x, \"a\")",
-       "1:10: parse error: expected type scalar in call to function \"round"
-       "\", got string"),
+        "1:10: parse error: expected type scalar in call to function \"round"
+        "\", got string"),
     ERR("histogram_quantile(0.9, x[5m])",
-       "1:25: parse error: expected type instant vector in call to function "
-       "\"histogram_quantile\", got range vector"),
+        "1:25: parse error: expected type instant vector in call to function "
+        "\"histogram_quantile\", got range vector"),
     ERR("time(x)",
-       "1:1: parse error: expected 0 argument(s) in call to \"time\", got 1"),
+        "1:1: parse error: expected 0 argument(s) in call to \"time\", got 1"),
 
     /* Aggregator names as metrics, syntax error contexts, precedence */
     OK("sum + 1", "sum + 1"),
@@ -304,36 +306,36 @@ static const struct parse_case cases[] = {
     OK("sum{a=\"b\"}", "sum{a=\"b\"}"),
     ERR("sum x", "1:5: parse error: unexpected identifier \"x\""),
     ERR("sum by",
-       "1:7: parse error: unexpected end of input in grouping opts, expected"
-       " \"(\""),
+        "1:7: parse error: unexpected end of input in grouping opts, expected"
+        " \"(\""),
     ERR("sum by (a)",
-       "1:11: parse error: unexpected end of input in aggregation"),
+        "1:11: parse error: unexpected end of input in aggregation"),
     ERR("sum (a) by",
-       "1:11: parse error: unexpected end of input in grouping opts, expecte"
-       "d \"(\""),
+        "1:11: parse error: unexpected end of input in grouping opts, expecte"
+        "d \"(\""),
     ERR("sum(x y)",
-       "1:7: parse error: unexpected identifier \"y\" in aggregation"),
+        "1:7: parse error: unexpected identifier \"y\" in aggregation"),
     ERR("sum(rate(x[5m] y))",
-       "1:16: parse error: unexpected identifier \"y\" in aggregation"),
+        "1:16: parse error: unexpected identifier \"y\" in aggregation"),
     ERR("sum(x +)", "1:8: parse error: unexpected \")\" in aggregation"),
     ERR("sum by (a b) (x)",
-       "1:11: parse error: unexpected identifier \"b\" in grouping opts, exp"
-       "ected \",\" or \")\""),
+        "1:11: parse error: unexpected identifier \"b\" in grouping opts, exp"
+        "ected \",\" or \")\""),
     OK("sum by (a,) (x)", "sum by (a) (x)"),
     ERR("sum by (,) (x)",
-       "1:9: parse error: unexpected \",\" in grouping opts, expected label"),
+        "1:9: parse error: unexpected \",\" in grouping opts, expected label"),
     ERR("sum by a (x)",
-       "1:8: parse error: unexpected identifier \"a\" in grouping opts, expe"
-       "cted \"(\""),
+        "1:8: parse error: unexpected identifier \"a\" in grouping opts, expe"
+        "cted \"(\""),
     ERR("x + on(a) group_left )",
-       "1:23: parse error: unexpected right parenthesis ')'"),
+        "1:23: parse error: unexpected right parenthesis ')'"),
     OK("x + on(a) group_left y", "x + on (a) group_left () y"),
     OK("x + on(a) group_left(b) y", "x + on (a) group_left (b) y"),
     ERR("x + on(", "1:8: parse error: unclosed left parenthesis"),
     ERR("x + on(a", "1:9: parse error: unclosed left parenthesis"),
     ERR("x + on a",
-       "1:8: parse error: unexpected identifier \"a\" in grouping opts, expe"
-       "cted \"(\""),
+        "1:8: parse error: unexpected identifier \"a\" in grouping opts, expe"
+        "cted \"(\""),
     ERR("x +", "1:4: parse error: unexpected end of input"),
     ERR("x + )", "1:6: parse error: unexpected right parenthesis ')'"),
     ERR("()", "1:2: parse error: unexpected \")\""),
@@ -342,30 +344,30 @@ static const struct parse_case cases[] = {
     ERR("x 1", "1:3: parse error: unexpected number \"1\""),
     ERR("rate(x y)", "1:8: parse error: unexpected identifier \"y\""),
     ERR("x offset -",
-       "1:11: parse error: unexpected end of input in offset, expected durat"
-       "ion"),
+        "1:11: parse error: unexpected end of input in offset, expected durat"
+        "ion"),
     ERR("x @ -",
-       "1:6: parse error: unexpected end of input in @, expected timestamp"),
+        "1:6: parse error: unexpected end of input in @, expected timestamp"),
     ERR("x @ start 5",
-       "1:11: parse error: unexpected number \"5\" in @, expected timestamp"),
+        "1:11: parse error: unexpected number \"5\" in @, expected timestamp"),
     OK("x @ end()", "x @ end()"),
     OK("x @ 1.5", "x @ 1.500"),
     OK("x @ -1.5", "x @ -1.500"),
     OK("x @ +2", "x @ 2.000"),
     OK("x @ 1e3", "x @ 1000.000"),
     ERR("x @ Inf",
-       "1:1: parse error: timestamp out of bounds for @ modifier: +Inf"),
+        "1:1: parse error: timestamp out of bounds for @ modifier: +Inf"),
     ERR("x @ NaN",
-       "1:1: parse error: timestamp out of bounds for @ modifier: NaN"),
+        "1:1: parse error: timestamp out of bounds for @ modifier: NaN"),
     ERR("x @ 9223372036854775807",
-       "1:1: parse error: timestamp out of bounds for @ modifier: 9223372036"
-       "854775808.000000"),
+        "1:1: parse error: timestamp out of bounds for @ modifier: 9223372036"
+        "854775808.000000"),
     ERR("x @ \"a\"",
-       "1:5: parse error: unexpected string \"\\\"a\\\"\" in @, expected tim"
-       "estamp"),
+        "1:5: parse error: unexpected string \"\\\"a\\\"\" in @, expected tim"
+        "estamp"),
     ERR("x offset",
-       "1:9: parse error: unexpected end of input in offset, expected durati"
-       "on"),
+        "1:9: parse error: unexpected end of input in offset, expected durati"
+        "on"),
     OK("x offset 5m1s", "x offset 5m1s"),
     OK("x offset -1h", "x offset -1h"),
     OK("by offset 5m", "by offset 5m"),
@@ -374,17 +376,17 @@ static const struct parse_case cases[] = {
     OK("start + end", "start + end"),
     OK("x{a=\"b\",}", "x{a=\"b\"}"),
     ERR("x{,}",
-       "1:3: parse error: unexpected \",\" in label matching, expected ident"
-       "ifier or \"}\""),
+        "1:3: parse error: unexpected \",\" in label matching, expected ident"
+        "ifier or \"}\""),
     ERR("x{a=\"b\" \"c\"}",
-       "1:9: parse error: unexpected string \"\\\"c\\\"\" in label matching,"
-       " expected \",\" or \"}\""),
+        "1:9: parse error: unexpected string \"\\\"c\\\"\" in label matching,"
+        " expected \",\" or \"}\""),
     ERR("x{a=}",
-       "1:5: parse error: unexpected \"}\" in label matching, expected strin"
-       "g"),
+        "1:5: parse error: unexpected \"}\" in label matching, expected strin"
+        "g"),
     ERR("x{a}",
-       "1:4: parse error: unexpected \"}\" in label matching, expected label"
-       " matching operator"),
+        "1:4: parse error: unexpected \"}\" in label matching, expected label"
+        " matching operator"),
     OK("{a=\"b\"} offset 5m", "{a=\"b\"} offset 5m"),
     ERR("# comment only", "1:1: parse error: no expression found in input"),
     ERR("", "1:1: parse error: no expression found in input"),
@@ -394,7 +396,7 @@ static const struct parse_case cases[] = {
     OK("rate(x[5m]) [1h:5m]", "rate(x[5m])[1h:5m]"),
     OK("sum(x)[5m:]", "sum(x)[5m:]"),
     ERR("x[5m:5m] offset 1m offset 2m",
-       "1:1: parse error: offset may not be set multiple times"),
+        "1:1: parse error: offset may not be set multiple times"),
     OK("x ^ y ^ z", "x ^ y ^ z"),
     OK("-x ^ 2", "-x ^ 2"),
     OK("-1 ^ 2", "-1 ^ 2"),
@@ -414,22 +416,22 @@ static const struct parse_case cases[] = {
 
     /* Escapes, modifiers in either order, vector matching, aggregations */
     ERR("x + on(a) group_left ,",
-       "1:22: parse error: unexpected \",\" in grouping opts, expected \"(\""),
+        "1:22: parse error: unexpected \",\" in grouping opts, expected \"(\""),
     ERR("x + on(a) group_left 1",
-       "1:1: parse error: vector matching only allowed between instant vecto"
-       "rs"),
+        "1:1: parse error: vector matching only allowed between instant vecto"
+        "rs"),
     ERR("sum by (a) (x) by (b)", "1:16: parse error: unexpected <by>"),
     ERR("x @ start(5)",
-       "1:11: parse error: unexpected number \"5\" in @, expected timestamp"),
+        "1:11: parse error: unexpected number \"5\" in @, expected timestamp"),
     ERR("x @ start)", "1:11: parse error: unexpected right parenthesis ')'"),
     ERR("-1 offset 5m",
-       "1:2: parse error: offset modifier must be preceded by an instant vec"
-       "tor selector or range vector selector or a subquery"),
+        "1:2: parse error: offset modifier must be preceded by an instant vec"
+        "tor selector or range vector selector or a subquery"),
     ERR("-1[5m:]",
-       "1:2: parse error: subquery is only allowed on instant vector, got sc"
-       "alar instead"),
+        "1:2: parse error: subquery is only allowed on instant vector, got sc"
+        "alar instead"),
     ERR("sum(x,)",
-       "1:6: parse error: trailing commas not allowed in function call args"),
+        "1:6: parse error: trailing commas not allowed in function call args"),
     OK("sum without(a)(x)", "sum without (a) (x)"),
     OK("count_values(\"a\", x) without (b)",
        "count_values without (b) (\"a\", x)"),
@@ -437,15 +439,15 @@ static const struct parse_case cases[] = {
     OK("\"\\u00a0\\u200b\\t\\x7f\\xff\"", "\"\\u00a0\\u200b\\t\\x7f\\xff\""),
     OK("\"\\U0001f600\"", "\"😀\""),
     ERR("\"\\101\\777\"",
-       "1:1: parse error: escape sequence is an invalid Unicode code point"),
+        "1:1: parse error: escape sequence is an invalid Unicode code point"),
     ERR("\"\\uD800\"",
-       "1:1: parse error: escape sequence is an invalid Unicode code point"),
+        "1:1: parse error: escape sequence is an invalid Unicode code point"),
     OK("'it\\'s'", "\"it's\""),
     ERR("\"a\\", "1:1: parse error: escape sequence not terminated"),
     ERR("x @ start() @ end()",
-       "1:1: parse error: @ <timestamp> may not be set multiple times"),
+        "1:1: parse error: @ <timestamp> may not be set multiple times"),
     ERR("x[5m] @ 1 offset 2m @ 3",
-       "1:1: parse error: @ <timestamp> may not be set multiple times"),
+        "1:1: parse error: @ <timestamp> may not be set multiple times"),
     OK("1 + 2 * 3 ^ 4 ^ 5 % 6", "1 + 2 * 3 ^ 4 ^ 5 % 6"),
     OK("x == bool y", "x == bool y"),
     OK("x != on(a) group_right(b) y", "x != on (a) group_right (b) y"),
@@ -488,892 +490,892 @@ static const struct parse_case cases[] = {
      */
     OK("abs(x)", "abs(x)"),
     ERR("abs(1)",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"abs\", got scalar"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"abs\", got scalar"),
     ERR("abs(x[5m])",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"abs\", got range vector"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"abs\", got range vector"),
     ERR("abs(\"a\")",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"abs\", got string"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"abs\", got string"),
     OK("absent(x)", "absent(x)"),
     ERR("absent(1)",
-       "1:8: parse error: expected type instant vector in call to function "
-       "\"absent\", got scalar"),
+        "1:8: parse error: expected type instant vector in call to function "
+        "\"absent\", got scalar"),
     ERR("absent(x[5m])",
-       "1:8: parse error: expected type instant vector in call to function "
-       "\"absent\", got range vector"),
+        "1:8: parse error: expected type instant vector in call to function "
+        "\"absent\", got range vector"),
     ERR("absent(\"a\")",
-       "1:8: parse error: expected type instant vector in call to function "
-       "\"absent\", got string"),
+        "1:8: parse error: expected type instant vector in call to function "
+        "\"absent\", got string"),
     OK("absent_over_time(x[5m])", "absent_over_time(x[5m])"),
     ERR("absent_over_time(1)",
-       "1:18: parse error: expected type range vector in call to function \""
-       "absent_over_time\", got scalar"),
+        "1:18: parse error: expected type range vector in call to function \""
+        "absent_over_time\", got scalar"),
     ERR("absent_over_time(x)",
-       "1:18: parse error: expected type range vector in call to function \""
-       "absent_over_time\", got instant vector"),
+        "1:18: parse error: expected type range vector in call to function \""
+        "absent_over_time\", got instant vector"),
     ERR("absent_over_time(\"a\")",
-       "1:18: parse error: expected type range vector in call to function \""
-       "absent_over_time\", got string"),
+        "1:18: parse error: expected type range vector in call to function \""
+        "absent_over_time\", got string"),
     OK("acos(x)", "acos(x)"),
     ERR("acos(1)",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"acos\", got scalar"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"acos\", got scalar"),
     ERR("acos(x[5m])",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"acos\", got range vector"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"acos\", got range vector"),
     ERR("acos(\"a\")",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"acos\", got string"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"acos\", got string"),
     OK("acosh(x)", "acosh(x)"),
     ERR("acosh(1)",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"acosh\", got scalar"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"acosh\", got scalar"),
     ERR("acosh(x[5m])",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"acosh\", got range vector"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"acosh\", got range vector"),
     ERR("acosh(\"a\")",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"acosh\", got string"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"acosh\", got string"),
     OK("asin(x)", "asin(x)"),
     ERR("asin(1)",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"asin\", got scalar"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"asin\", got scalar"),
     ERR("asin(x[5m])",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"asin\", got range vector"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"asin\", got range vector"),
     ERR("asin(\"a\")",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"asin\", got string"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"asin\", got string"),
     OK("asinh(x)", "asinh(x)"),
     ERR("asinh(1)",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"asinh\", got scalar"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"asinh\", got scalar"),
     ERR("asinh(x[5m])",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"asinh\", got range vector"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"asinh\", got range vector"),
     ERR("asinh(\"a\")",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"asinh\", got string"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"asinh\", got string"),
     OK("atan(x)", "atan(x)"),
     ERR("atan(1)",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"atan\", got scalar"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"atan\", got scalar"),
     ERR("atan(x[5m])",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"atan\", got range vector"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"atan\", got range vector"),
     ERR("atan(\"a\")",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"atan\", got string"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"atan\", got string"),
     OK("atanh(x)", "atanh(x)"),
     ERR("atanh(1)",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"atanh\", got scalar"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"atanh\", got scalar"),
     ERR("atanh(x[5m])",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"atanh\", got range vector"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"atanh\", got range vector"),
     ERR("atanh(\"a\")",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"atanh\", got string"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"atanh\", got string"),
     OK("avg_over_time(x[5m])", "avg_over_time(x[5m])"),
     ERR("avg_over_time(1)",
-       "1:15: parse error: expected type range vector in call to function \""
-       "avg_over_time\", got scalar"),
+        "1:15: parse error: expected type range vector in call to function \""
+        "avg_over_time\", got scalar"),
     ERR("avg_over_time(x)",
-       "1:15: parse error: expected type range vector in call to function \""
-       "avg_over_time\", got instant vector"),
+        "1:15: parse error: expected type range vector in call to function \""
+        "avg_over_time\", got instant vector"),
     ERR("avg_over_time(\"a\")",
-       "1:15: parse error: expected type range vector in call to function \""
-       "avg_over_time\", got string"),
+        "1:15: parse error: expected type range vector in call to function \""
+        "avg_over_time\", got string"),
     OK("ceil(x)", "ceil(x)"),
     ERR("ceil(1)",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"ceil\", got scalar"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"ceil\", got scalar"),
     ERR("ceil(x[5m])",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"ceil\", got range vector"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"ceil\", got range vector"),
     ERR("ceil(\"a\")",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"ceil\", got string"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"ceil\", got string"),
     OK("changes(x[5m])", "changes(x[5m])"),
     ERR("changes(1)",
-       "1:9: parse error: expected type range vector in call to function \"c"
-       "hanges\", got scalar"),
+        "1:9: parse error: expected type range vector in call to function \"c"
+        "hanges\", got scalar"),
     ERR("changes(x)",
-       "1:9: parse error: expected type range vector in call to function \"c"
-       "hanges\", got instant vector"),
+        "1:9: parse error: expected type range vector in call to function \"c"
+        "hanges\", got instant vector"),
     ERR("changes(\"a\")",
-       "1:9: parse error: expected type range vector in call to function \"c"
-       "hanges\", got string"),
+        "1:9: parse error: expected type range vector in call to function \"c"
+        "hanges\", got string"),
     OK("clamp(x, 1, 1)", "clamp(x, 1, 1)"),
     ERR("clamp(1, 1, 1)",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"clamp\", got scalar"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"clamp\", got scalar"),
     ERR("clamp(x[5m], 1, 1)",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"clamp\", got range vector"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"clamp\", got range vector"),
     ERR("clamp(\"a\", 1, 1)",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"clamp\", got string"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"clamp\", got string"),
     ERR("clamp(x, x, 1)",
-       "1:10: parse error: expected type scalar in call to function \"clamp"
-       "\", got instant vector"),
+        "1:10: parse error: expected type scalar in call to function \"clamp"
+        "\", got instant vector"),
     ERR("clamp(x, x[5m], 1)",
-       "1:10: parse error: expected type scalar in call to function \"clamp"
-       "\", got range vector"),
+        "1:10: parse error: expected type scalar in call to function \"clamp"
+        "\", got range vector"),
     ERR("clamp(x, \"a\", 1)",
-       "1:10: parse error: expected type scalar in call to function \"clamp"
-       "\", got string"),
+        "1:10: parse error: expected type scalar in call to function \"clamp"
+        "\", got string"),
     ERR("clamp(x, 1, x)",
-       "1:13: parse error: expected type scalar in call to function \"clamp"
-       "\", got instant vector"),
+        "1:13: parse error: expected type scalar in call to function \"clamp"
+        "\", got instant vector"),
     ERR("clamp(x, 1, x[5m])",
-       "1:13: parse error: expected type scalar in call to function \"clamp"
-       "\", got range vector"),
+        "1:13: parse error: expected type scalar in call to function \"clamp"
+        "\", got range vector"),
     ERR("clamp(x, 1, \"a\")",
-       "1:13: parse error: expected type scalar in call to function \"clamp"
-       "\", got string"),
+        "1:13: parse error: expected type scalar in call to function \"clamp"
+        "\", got string"),
     OK("clamp_max(x, 1)", "clamp_max(x, 1)"),
     ERR("clamp_max(1, 1)",
-       "1:11: parse error: expected type instant vector in call to function "
-       "\"clamp_max\", got scalar"),
+        "1:11: parse error: expected type instant vector in call to function "
+        "\"clamp_max\", got scalar"),
     ERR("clamp_max(x[5m], 1)",
-       "1:11: parse error: expected type instant vector in call to function "
-       "\"clamp_max\", got range vector"),
+        "1:11: parse error: expected type instant vector in call to function "
+        "\"clamp_max\", got range vector"),
     ERR("clamp_max(\"a\", 1)",
-       "1:11: parse error: expected type instant vector in call to function "
-       "\"clamp_max\", got string"),
+        "1:11: parse error: expected type instant vector in call to function "
+        "\"clamp_max\", got string"),
     ERR("clamp_max(x, x)",
-       "1:14: parse error: expected type scalar in call to function \"clamp_"
-       "max\", got instant vector"),
+        "1:14: parse error: expected type scalar in call to function \"clamp_"
+        "max\", got instant vector"),
     ERR("clamp_max(x, x[5m])",
-       "1:14: parse error: expected type scalar in call to function \"clamp_"
-       "max\", got range vector"),
+        "1:14: parse error: expected type scalar in call to function \"clamp_"
+        "max\", got range vector"),
     ERR("clamp_max(x, \"a\")",
-       "1:14: parse error: expected type scalar in call to function \"clamp_"
-       "max\", got string"),
+        "1:14: parse error: expected type scalar in call to function \"clamp_"
+        "max\", got string"),
     OK("clamp_min(x, 1)", "clamp_min(x, 1)"),
     ERR("clamp_min(1, 1)",
-       "1:11: parse error: expected type instant vector in call to function "
-       "\"clamp_min\", got scalar"),
+        "1:11: parse error: expected type instant vector in call to function "
+        "\"clamp_min\", got scalar"),
     ERR("clamp_min(x[5m], 1)",
-       "1:11: parse error: expected type instant vector in call to function "
-       "\"clamp_min\", got range vector"),
+        "1:11: parse error: expected type instant vector in call to function "
+        "\"clamp_min\", got range vector"),
     ERR("clamp_min(\"a\", 1)",
-       "1:11: parse error: expected type instant vector in call to function "
-       "\"clamp_min\", got string"),
+        "1:11: parse error: expected type instant vector in call to function "
+        "\"clamp_min\", got string"),
     ERR("clamp_min(x, x)",
-       "1:14: parse error: expected type scalar in call to function \"clamp_"
-       "min\", got instant vector"),
+        "1:14: parse error: expected type scalar in call to function \"clamp_"
+        "min\", got instant vector"),
     ERR("clamp_min(x, x[5m])",
-       "1:14: parse error: expected type scalar in call to function \"clamp_"
-       "min\", got range vector"),
+        "1:14: parse error: expected type scalar in call to function \"clamp_"
+        "min\", got range vector"),
     ERR("clamp_min(x, \"a\")",
-       "1:14: parse error: expected type scalar in call to function \"clamp_"
-       "min\", got string"),
+        "1:14: parse error: expected type scalar in call to function \"clamp_"
+        "min\", got string"),
     OK("cos(x)", "cos(x)"),
     ERR("cos(1)",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"cos\", got scalar"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"cos\", got scalar"),
     ERR("cos(x[5m])",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"cos\", got range vector"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"cos\", got range vector"),
     ERR("cos(\"a\")",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"cos\", got string"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"cos\", got string"),
     OK("cosh(x)", "cosh(x)"),
     ERR("cosh(1)",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"cosh\", got scalar"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"cosh\", got scalar"),
     ERR("cosh(x[5m])",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"cosh\", got range vector"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"cosh\", got range vector"),
     ERR("cosh(\"a\")",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"cosh\", got string"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"cosh\", got string"),
     OK("count_over_time(x[5m])", "count_over_time(x[5m])"),
     ERR("count_over_time(1)",
-       "1:17: parse error: expected type range vector in call to function \""
-       "count_over_time\", got scalar"),
+        "1:17: parse error: expected type range vector in call to function \""
+        "count_over_time\", got scalar"),
     ERR("count_over_time(x)",
-       "1:17: parse error: expected type range vector in call to function \""
-       "count_over_time\", got instant vector"),
+        "1:17: parse error: expected type range vector in call to function \""
+        "count_over_time\", got instant vector"),
     ERR("count_over_time(\"a\")",
-       "1:17: parse error: expected type range vector in call to function \""
-       "count_over_time\", got string"),
+        "1:17: parse error: expected type range vector in call to function \""
+        "count_over_time\", got string"),
     OK("day_of_month(x)", "day_of_month(x)"),
     ERR("day_of_month(1)",
-       "1:14: parse error: expected type instant vector in call to function "
-       "\"day_of_month\", got scalar"),
+        "1:14: parse error: expected type instant vector in call to function "
+        "\"day_of_month\", got scalar"),
     ERR("day_of_month(x[5m])",
-       "1:14: parse error: expected type instant vector in call to function "
-       "\"day_of_month\", got range vector"),
+        "1:14: parse error: expected type instant vector in call to function "
+        "\"day_of_month\", got range vector"),
     ERR("day_of_month(\"a\")",
-       "1:14: parse error: expected type instant vector in call to function "
-       "\"day_of_month\", got string"),
+        "1:14: parse error: expected type instant vector in call to function "
+        "\"day_of_month\", got string"),
     OK("day_of_month()", "day_of_month()"),
     ERR("day_of_month(x, x)",
-       "1:1: parse error: expected at most 1 argument(s) in call to \"day_of"
-       "_month\", got 2"),
+        "1:1: parse error: expected at most 1 argument(s) in call to \"day_of"
+        "_month\", got 2"),
     OK("day_of_week(x)", "day_of_week(x)"),
     ERR("day_of_week(1)",
-       "1:13: parse error: expected type instant vector in call to function "
-       "\"day_of_week\", got scalar"),
+        "1:13: parse error: expected type instant vector in call to function "
+        "\"day_of_week\", got scalar"),
     ERR("day_of_week(x[5m])",
-       "1:13: parse error: expected type instant vector in call to function "
-       "\"day_of_week\", got range vector"),
+        "1:13: parse error: expected type instant vector in call to function "
+        "\"day_of_week\", got range vector"),
     ERR("day_of_week(\"a\")",
-       "1:13: parse error: expected type instant vector in call to function "
-       "\"day_of_week\", got string"),
+        "1:13: parse error: expected type instant vector in call to function "
+        "\"day_of_week\", got string"),
     OK("day_of_week()", "day_of_week()"),
     ERR("day_of_week(x, x)",
-       "1:1: parse error: expected at most 1 argument(s) in call to \"day_of"
-       "_week\", got 2"),
+        "1:1: parse error: expected at most 1 argument(s) in call to \"day_of"
+        "_week\", got 2"),
     OK("day_of_year(x)", "day_of_year(x)"),
     ERR("day_of_year(1)",
-       "1:13: parse error: expected type instant vector in call to function "
-       "\"day_of_year\", got scalar"),
+        "1:13: parse error: expected type instant vector in call to function "
+        "\"day_of_year\", got scalar"),
     ERR("day_of_year(x[5m])",
-       "1:13: parse error: expected type instant vector in call to function "
-       "\"day_of_year\", got range vector"),
+        "1:13: parse error: expected type instant vector in call to function "
+        "\"day_of_year\", got range vector"),
     ERR("day_of_year(\"a\")",
-       "1:13: parse error: expected type instant vector in call to function "
-       "\"day_of_year\", got string"),
+        "1:13: parse error: expected type instant vector in call to function "
+        "\"day_of_year\", got string"),
     OK("day_of_year()", "day_of_year()"),
     ERR("day_of_year(x, x)",
-       "1:1: parse error: expected at most 1 argument(s) in call to \"day_of"
-       "_year\", got 2"),
+        "1:1: parse error: expected at most 1 argument(s) in call to \"day_of"
+        "_year\", got 2"),
     OK("days_in_month(x)", "days_in_month(x)"),
     ERR("days_in_month(1)",
-       "1:15: parse error: expected type instant vector in call to function "
-       "\"days_in_month\", got scalar"),
+        "1:15: parse error: expected type instant vector in call to function "
+        "\"days_in_month\", got scalar"),
     ERR("days_in_month(x[5m])",
-       "1:15: parse error: expected type instant vector in call to function "
-       "\"days_in_month\", got range vector"),
+        "1:15: parse error: expected type instant vector in call to function "
+        "\"days_in_month\", got range vector"),
     ERR("days_in_month(\"a\")",
-       "1:15: parse error: expected type instant vector in call to function "
-       "\"days_in_month\", got string"),
+        "1:15: parse error: expected type instant vector in call to function "
+        "\"days_in_month\", got string"),
     OK("days_in_month()", "days_in_month()"),
     ERR("days_in_month(x, x)",
-       "1:1: parse error: expected at most 1 argument(s) in call to \"days_i"
-       "n_month\", got 2"),
+        "1:1: parse error: expected at most 1 argument(s) in call to \"days_i"
+        "n_month\", got 2"),
     OK("deg(x)", "deg(x)"),
     ERR("deg(1)",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"deg\", got scalar"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"deg\", got scalar"),
     ERR("deg(x[5m])",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"deg\", got range vector"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"deg\", got range vector"),
     ERR("deg(\"a\")",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"deg\", got string"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"deg\", got string"),
     OK("delta(x[5m])", "delta(x[5m])"),
     ERR("delta(1)",
-       "1:7: parse error: expected type range vector in call to function \"d"
-       "elta\", got scalar"),
+        "1:7: parse error: expected type range vector in call to function \"d"
+        "elta\", got scalar"),
     ERR("delta(x)",
-       "1:7: parse error: expected type range vector in call to function \"d"
-       "elta\", got instant vector"),
+        "1:7: parse error: expected type range vector in call to function \"d"
+        "elta\", got instant vector"),
     ERR("delta(\"a\")",
-       "1:7: parse error: expected type range vector in call to function \"d"
-       "elta\", got string"),
+        "1:7: parse error: expected type range vector in call to function \"d"
+        "elta\", got string"),
     OK("deriv(x[5m])", "deriv(x[5m])"),
     ERR("deriv(1)",
-       "1:7: parse error: expected type range vector in call to function \"d"
-       "eriv\", got scalar"),
+        "1:7: parse error: expected type range vector in call to function \"d"
+        "eriv\", got scalar"),
     ERR("deriv(x)",
-       "1:7: parse error: expected type range vector in call to function \"d"
-       "eriv\", got instant vector"),
+        "1:7: parse error: expected type range vector in call to function \"d"
+        "eriv\", got instant vector"),
     ERR("deriv(\"a\")",
-       "1:7: parse error: expected type range vector in call to function \"d"
-       "eriv\", got string"),
+        "1:7: parse error: expected type range vector in call to function \"d"
+        "eriv\", got string"),
     OK("exp(x)", "exp(x)"),
     ERR("exp(1)",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"exp\", got scalar"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"exp\", got scalar"),
     ERR("exp(x[5m])",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"exp\", got range vector"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"exp\", got range vector"),
     ERR("exp(\"a\")",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"exp\", got string"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"exp\", got string"),
     OK("floor(x)", "floor(x)"),
     ERR("floor(1)",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"floor\", got scalar"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"floor\", got scalar"),
     ERR("floor(x[5m])",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"floor\", got range vector"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"floor\", got range vector"),
     ERR("floor(\"a\")",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"floor\", got string"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"floor\", got string"),
     OK("histogram_count(x)", "histogram_count(x)"),
     ERR("histogram_count(1)",
-       "1:17: parse error: expected type instant vector in call to function "
-       "\"histogram_count\", got scalar"),
+        "1:17: parse error: expected type instant vector in call to function "
+        "\"histogram_count\", got scalar"),
     ERR("histogram_count(x[5m])",
-       "1:17: parse error: expected type instant vector in call to function "
-       "\"histogram_count\", got range vector"),
+        "1:17: parse error: expected type instant vector in call to function "
+        "\"histogram_count\", got range vector"),
     ERR("histogram_count(\"a\")",
-       "1:17: parse error: expected type instant vector in call to function "
-       "\"histogram_count\", got string"),
+        "1:17: parse error: expected type instant vector in call to function "
+        "\"histogram_count\", got string"),
     OK("histogram_fraction(1, 1, x)", "histogram_fraction(1, 1, x)"),
     ERR("histogram_fraction(x, 1, x)",
-       "1:20: parse error: expected type scalar in call to function \"histog"
-       "ram_fraction\", got instant vector"),
+        "1:20: parse error: expected type scalar in call to function \"histog"
+        "ram_fraction\", got instant vector"),
     ERR("histogram_fraction(x[5m], 1, x)",
-       "1:20: parse error: expected type scalar in call to function \"histog"
-       "ram_fraction\", got range vector"),
+        "1:20: parse error: expected type scalar in call to function \"histog"
+        "ram_fraction\", got range vector"),
     ERR("histogram_fraction(\"a\", 1, x)",
-       "1:20: parse error: expected type scalar in call to function \"histog"
-       "ram_fraction\", got string"),
+        "1:20: parse error: expected type scalar in call to function \"histog"
+        "ram_fraction\", got string"),
     ERR("histogram_fraction(1, x, x)",
-       "1:23: parse error: expected type scalar in call to function \"histog"
-       "ram_fraction\", got instant vector"),
+        "1:23: parse error: expected type scalar in call to function \"histog"
+        "ram_fraction\", got instant vector"),
     ERR("histogram_fraction(1, x[5m], x)",
-       "1:23: parse error: expected type scalar in call to function \"histog"
-       "ram_fraction\", got range vector"),
+        "1:23: parse error: expected type scalar in call to function \"histog"
+        "ram_fraction\", got range vector"),
     ERR("histogram_fraction(1, \"a\", x)",
-       "1:23: parse error: expected type scalar in call to function \"histog"
-       "ram_fraction\", got string"),
+        "1:23: parse error: expected type scalar in call to function \"histog"
+        "ram_fraction\", got string"),
     ERR("histogram_fraction(1, 1, 1)",
-       "1:26: parse error: expected type instant vector in call to function "
-       "\"histogram_fraction\", got scalar"),
+        "1:26: parse error: expected type instant vector in call to function "
+        "\"histogram_fraction\", got scalar"),
     ERR("histogram_fraction(1, 1, x[5m])",
-       "1:26: parse error: expected type instant vector in call to function "
-       "\"histogram_fraction\", got range vector"),
+        "1:26: parse error: expected type instant vector in call to function "
+        "\"histogram_fraction\", got range vector"),
     ERR("histogram_fraction(1, 1, \"a\")",
-       "1:26: parse error: expected type instant vector in call to function "
-       "\"histogram_fraction\", got string"),
+        "1:26: parse error: expected type instant vector in call to function "
+        "\"histogram_fraction\", got string"),
     OK("histogram_quantile(1, x)", "histogram_quantile(1, x)"),
     ERR("histogram_quantile(x, x)",
-       "1:20: parse error: expected type scalar in call to function \"histog"
-       "ram_quantile\", got instant vector"),
+        "1:20: parse error: expected type scalar in call to function \"histog"
+        "ram_quantile\", got instant vector"),
     ERR("histogram_quantile(x[5m], x)",
-       "1:20: parse error: expected type scalar in call to function \"histog"
-       "ram_quantile\", got range vector"),
+        "1:20: parse error: expected type scalar in call to function \"histog"
+        "ram_quantile\", got range vector"),
     ERR("histogram_quantile(\"a\", x)",
-       "1:20: parse error: expected type scalar in call to function \"histog"
-       "ram_quantile\", got string"),
+        "1:20: parse error: expected type scalar in call to function \"histog"
+        "ram_quantile\", got string"),
     ERR("histogram_quantile(1, 1)",
-       "1:23: parse error: expected type instant vector in call to function "
-       "\"histogram_quantile\", got scalar"),
+        "1:23: parse error: expected type instant vector in call to function "
+        "\"histogram_quantile\", got scalar"),
     ERR("histogram_quantile(1, x[5m])",
-       "1:23: parse error: expected type instant vector in call to function "
-       "\"histogram_quantile\", got range vector"),
+        "1:23: parse error: expected type instant vector in call to function "
+        "\"histogram_quantile\", got range vector"),
     ERR("histogram_quantile(1, \"a\")",
-       "1:23: parse error: expected type instant vector in call to function "
-       "\"histogram_quantile\", got string"),
+        "1:23: parse error: expected type instant vector in call to function "
+        "\"histogram_quantile\", got string"),
     OK("histogram_sum(x)", "histogram_sum(x)"),
     ERR("histogram_sum(1)",
-       "1:15: parse error: expected type instant vector in call to function "
-       "\"histogram_sum\", got scalar"),
+        "1:15: parse error: expected type instant vector in call to function "
+        "\"histogram_sum\", got scalar"),
     ERR("histogram_sum(x[5m])",
-       "1:15: parse error: expected type instant vector in call to function "
-       "\"histogram_sum\", got range vector"),
+        "1:15: parse error: expected type instant vector in call to function "
+        "\"histogram_sum\", got range vector"),
     ERR("histogram_sum(\"a\")",
-       "1:15: parse error: expected type instant vector in call to function "
-       "\"histogram_sum\", got string"),
+        "1:15: parse error: expected type instant vector in call to function "
+        "\"histogram_sum\", got string"),
     OK("holt_winters(x[5m], 1, 1)", "holt_winters(x[5m], 1, 1)"),
     ERR("holt_winters(1, 1, 1)",
-       "1:14: parse error: expected type range vector in call to function \""
-       "holt_winters\", got scalar"),
+        "1:14: parse error: expected type range vector in call to function \""
+        "holt_winters\", got scalar"),
     ERR("holt_winters(x, 1, 1)",
-       "1:14: parse error: expected type range vector in call to function \""
-       "holt_winters\", got instant vector"),
+        "1:14: parse error: expected type range vector in call to function \""
+        "holt_winters\", got instant vector"),
     ERR("holt_winters(\"a\", 1, 1)",
-       "1:14: parse error: expected type range vector in call to function \""
-       "holt_winters\", got string"),
+        "1:14: parse error: expected type range vector in call to function \""
+        "holt_winters\", got string"),
     ERR("holt_winters(x[5m], x, 1)",
-       "1:21: parse error: expected type scalar in call to function \"holt_w"
-       "inters\", got instant vector"),
+        "1:21: parse error: expected type scalar in call to function \"holt_w"
+        "inters\", got instant vector"),
     ERR("holt_winters(x[5m], x[5m], 1)",
-       "1:21: parse error: expected type scalar in call to function \"holt_w"
-       "inters\", got range vector"),
+        "1:21: parse error: expected type scalar in call to function \"holt_w"
+        "inters\", got range vector"),
     ERR("holt_winters(x[5m], \"a\", 1)",
-       "1:21: parse error: expected type scalar in call to function \"holt_w"
-       "inters\", got string"),
+        "1:21: parse error: expected type scalar in call to function \"holt_w"
+        "inters\", got string"),
     ERR("holt_winters(x[5m], 1, x)",
-       "1:24: parse error: expected type scalar in call to function \"holt_w"
-       "inters\", got instant vector"),
+        "1:24: parse error: expected type scalar in call to function \"holt_w"
+        "inters\", got instant vector"),
     ERR("holt_winters(x[5m], 1, x[5m])",
-       "1:24: parse error: expected type scalar in call to function \"holt_w"
-       "inters\", got range vector"),
+        "1:24: parse error: expected type scalar in call to function \"holt_w"
+        "inters\", got range vector"),
     ERR("holt_winters(x[5m], 1, \"a\")",
-       "1:24: parse error: expected type scalar in call to function \"holt_w"
-       "inters\", got string"),
+        "1:24: parse error: expected type scalar in call to function \"holt_w"
+        "inters\", got string"),
     OK("hour(x)", "hour(x)"),
     ERR("hour(1)",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"hour\", got scalar"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"hour\", got scalar"),
     ERR("hour(x[5m])",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"hour\", got range vector"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"hour\", got range vector"),
     ERR("hour(\"a\")",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"hour\", got string"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"hour\", got string"),
     OK("hour()", "hour()"),
     ERR("hour(x, x)",
-       "1:1: parse error: expected at most 1 argument(s) in call to \"hour\""
-       ", got 2"),
+        "1:1: parse error: expected at most 1 argument(s) in call to \"hour\""
+        ", got 2"),
     OK("idelta(x[5m])", "idelta(x[5m])"),
     ERR("idelta(1)",
-       "1:8: parse error: expected type range vector in call to function \"i"
-       "delta\", got scalar"),
+        "1:8: parse error: expected type range vector in call to function \"i"
+        "delta\", got scalar"),
     ERR("idelta(x)",
-       "1:8: parse error: expected type range vector in call to function \"i"
-       "delta\", got instant vector"),
+        "1:8: parse error: expected type range vector in call to function \"i"
+        "delta\", got instant vector"),
     ERR("idelta(\"a\")",
-       "1:8: parse error: expected type range vector in call to function \"i"
-       "delta\", got string"),
+        "1:8: parse error: expected type range vector in call to function \"i"
+        "delta\", got string"),
     OK("increase(x[5m])", "increase(x[5m])"),
     ERR("increase(1)",
-       "1:10: parse error: expected type range vector in call to function \""
-       "increase\", got scalar"),
+        "1:10: parse error: expected type range vector in call to function \""
+        "increase\", got scalar"),
     ERR("increase(x)",
-       "1:10: parse error: expected type range vector in call to function \""
-       "increase\", got instant vector"),
+        "1:10: parse error: expected type range vector in call to function \""
+        "increase\", got instant vector"),
     ERR("increase(\"a\")",
-       "1:10: parse error: expected type range vector in call to function \""
-       "increase\", got string"),
+        "1:10: parse error: expected type range vector in call to function \""
+        "increase\", got string"),
     OK("irate(x[5m])", "irate(x[5m])"),
     ERR("irate(1)",
-       "1:7: parse error: expected type range vector in call to function \"i"
-       "rate\", got scalar"),
+        "1:7: parse error: expected type range vector in call to function \"i"
+        "rate\", got scalar"),
     ERR("irate(x)",
-       "1:7: parse error: expected type range vector in call to function \"i"
-       "rate\", got instant vector"),
+        "1:7: parse error: expected type range vector in call to function \"i"
+        "rate\", got instant vector"),
     ERR("irate(\"a\")",
-       "1:7: parse error: expected type range vector in call to function \"i"
-       "rate\", got string"),
+        "1:7: parse error: expected type range vector in call to function \"i"
+        "rate\", got string"),
     OK("label_join(x, \"a\", \"a\", \"a\")",
        "label_join(x, \"a\", \"a\", \"a\")"),
     ERR("label_join(1, \"a\", \"a\", \"a\")",
-       "1:12: parse error: expected type instant vector in call to function "
-       "\"label_join\", got scalar"),
+        "1:12: parse error: expected type instant vector in call to function "
+        "\"label_join\", got scalar"),
     ERR("label_join(x[5m], \"a\", \"a\", \"a\")",
-       "1:12: parse error: expected type instant vector in call to function "
-       "\"label_join\", got range vector"),
+        "1:12: parse error: expected type instant vector in call to function "
+        "\"label_join\", got range vector"),
     ERR("label_join(\"a\", \"a\", \"a\", \"a\")",
-       "1:12: parse error: expected type instant vector in call to function "
-       "\"label_join\", got string"),
+        "1:12: parse error: expected type instant vector in call to function "
+        "\"label_join\", got string"),
     ERR("label_join(x, 1, \"a\", \"a\")",
-       "1:15: parse error: expected type string in call to function \"label_"
-       "join\", got scalar"),
+        "1:15: parse error: expected type string in call to function \"label_"
+        "join\", got scalar"),
     ERR("label_join(x, x, \"a\", \"a\")",
-       "1:15: parse error: expected type string in call to function \"label_"
-       "join\", got instant vector"),
+        "1:15: parse error: expected type string in call to function \"label_"
+        "join\", got instant vector"),
     ERR("label_join(x, x[5m], \"a\", \"a\")",
-       "1:15: parse error: expected type string in call to function \"label_"
-       "join\", got range vector"),
+        "1:15: parse error: expected type string in call to function \"label_"
+        "join\", got range vector"),
     ERR("label_join(x, \"a\", 1, \"a\")",
-       "1:20: parse error: expected type string in call to function \"label_"
-       "join\", got scalar"),
+        "1:20: parse error: expected type string in call to function \"label_"
+        "join\", got scalar"),
     ERR("label_join(x, \"a\", x, \"a\")",
-       "1:20: parse error: expected type string in call to function \"label_"
-       "join\", got instant vector"),
+        "1:20: parse error: expected type string in call to function \"label_"
+        "join\", got instant vector"),
     ERR("label_join(x, \"a\", x[5m], \"a\")",
-       "1:20: parse error: expected type string in call to function \"label_"
-       "join\", got range vector"),
+        "1:20: parse error: expected type string in call to function \"label_"
+        "join\", got range vector"),
     ERR("label_join(x, \"a\", \"a\", 1)",
-       "1:25: parse error: expected type string in call to function \"label_"
-       "join\", got scalar"),
+        "1:25: parse error: expected type string in call to function \"label_"
+        "join\", got scalar"),
     ERR("label_join(x, \"a\", \"a\", x)",
-       "1:25: parse error: expected type string in call to function \"label_"
-       "join\", got instant vector"),
+        "1:25: parse error: expected type string in call to function \"label_"
+        "join\", got instant vector"),
     ERR("label_join(x, \"a\", \"a\", x[5m])",
-       "1:25: parse error: expected type string in call to function \"label_"
-       "join\", got range vector"),
+        "1:25: parse error: expected type string in call to function \"label_"
+        "join\", got range vector"),
     OK("label_join(x, \"a\", \"a\")", "label_join(x, \"a\", \"a\")"),
     OK("label_join(x, \"a\", \"a\", \"a\", \"a\")",
        "label_join(x, \"a\", \"a\", \"a\", \"a\")"),
     OK("label_replace(x, \"a\", \"a\", \"a\", \"a\")",
        "label_replace(x, \"a\", \"a\", \"a\", \"a\")"),
     ERR("label_replace(1, \"a\", \"a\", \"a\", \"a\")",
-       "1:15: parse error: expected type instant vector in call to function "
-       "\"label_replace\", got scalar"),
+        "1:15: parse error: expected type instant vector in call to function "
+        "\"label_replace\", got scalar"),
     ERR("label_replace(x[5m], \"a\", \"a\", \"a\", \"a\")",
-       "1:15: parse error: expected type instant vector in call to function "
-       "\"label_replace\", got range vector"),
+        "1:15: parse error: expected type instant vector in call to function "
+        "\"label_replace\", got range vector"),
     ERR("label_replace(\"a\", \"a\", \"a\", \"a\", \"a\")",
-       "1:15: parse error: expected type instant vector in call to function "
-       "\"label_replace\", got string"),
+        "1:15: parse error: expected type instant vector in call to function "
+        "\"label_replace\", got string"),
     ERR("label_replace(x, x, \"a\", \"a\", \"a\")",
-       "1:18: parse error: expected type string in call to function \"label_"
-       "replace\", got instant vector"),
+        "1:18: parse error: expected type string in call to function \"label_"
+        "replace\", got instant vector"),
     ERR("label_replace(x, x[5m], \"a\", \"a\", \"a\")",
-       "1:18: parse error: expected type string in call to function \"label_"
-       "replace\", got range vector"),
+        "1:18: parse error: expected type string in call to function \"label_"
+        "replace\", got range vector"),
     ERR("label_replace(x, \"a\", 1, \"a\", \"a\")",
-       "1:23: parse error: expected type string in call to function \"label_"
-       "replace\", got scalar"),
+        "1:23: parse error: expected type string in call to function \"label_"
+        "replace\", got scalar"),
     ERR("label_replace(x, \"a\", x, \"a\", \"a\")",
-       "1:23: parse error: expected type string in call to function \"label_"
-       "replace\", got instant vector"),
+        "1:23: parse error: expected type string in call to function \"label_"
+        "replace\", got instant vector"),
     ERR("label_replace(x, \"a\", x[5m], \"a\", \"a\")",
-       "1:23: parse error: expected type string in call to function \"label_"
-       "replace\", got range vector"),
+        "1:23: parse error: expected type string in call to function \"label_"
+        "replace\", got range vector"),
     ERR("label_replace(x, \"a\", \"a\", 1, \"a\")",
-       "1:28: parse error: expected type string in call to function \"label_"
-       "replace\", got scalar"),
+        "1:28: parse error: expected type string in call to function \"label_"
+        "replace\", got scalar"),
     ERR("label_replace(x, \"a\", \"a\", x, \"a\")",
-       "1:28: parse error: expected type string in call to function \"label_"
-       "replace\", got instant vector"),
+        "1:28: parse error: expected type string in call to function \"label_"
+        "replace\", got instant vector"),
     ERR("label_replace(x, \"a\", \"a\", x[5m], \"a\")",
-       "1:28: parse error: expected type string in call to function \"label_"
-       "replace\", got range vector"),
+        "1:28: parse error: expected type string in call to function \"label_"
+        "replace\", got range vector"),
     ERR("label_replace(x, \"a\", \"a\", \"a\", 1)",
-       "1:33: parse error: expected type string in call to function \"label_"
-       "replace\", got scalar"),
+        "1:33: parse error: expected type string in call to function \"label_"
+        "replace\", got scalar"),
     ERR("label_replace(x, \"a\", \"a\", \"a\", x)",
-       "1:33: parse error: expected type string in call to function \"label_"
-       "replace\", got instant vector"),
+        "1:33: parse error: expected type string in call to function \"label_"
+        "replace\", got instant vector"),
     ERR("label_replace(x, \"a\", \"a\", \"a\", x[5m])",
-       "1:33: parse error: expected type string in call to function \"label_"
-       "replace\", got range vector"),
+        "1:33: parse error: expected type string in call to function \"label_"
+        "replace\", got range vector"),
     OK("last_over_time(x[5m])", "last_over_time(x[5m])"),
     ERR("last_over_time(1)",
-       "1:16: parse error: expected type range vector in call to function \""
-       "last_over_time\", got scalar"),
+        "1:16: parse error: expected type range vector in call to function \""
+        "last_over_time\", got scalar"),
     ERR("last_over_time(x)",
-       "1:16: parse error: expected type range vector in call to function \""
-       "last_over_time\", got instant vector"),
+        "1:16: parse error: expected type range vector in call to function \""
+        "last_over_time\", got instant vector"),
     ERR("last_over_time(\"a\")",
-       "1:16: parse error: expected type range vector in call to function \""
-       "last_over_time\", got string"),
+        "1:16: parse error: expected type range vector in call to function \""
+        "last_over_time\", got string"),
     OK("ln(x)", "ln(x)"),
     ERR("ln(1)",
-       "1:4: parse error: expected type instant vector in call to function "
-       "\"ln\", got scalar"),
+        "1:4: parse error: expected type instant vector in call to function "
+        "\"ln\", got scalar"),
     ERR("ln(x[5m])",
-       "1:4: parse error: expected type instant vector in call to function "
-       "\"ln\", got range vector"),
+        "1:4: parse error: expected type instant vector in call to function "
+        "\"ln\", got range vector"),
     ERR("ln(\"a\")",
-       "1:4: parse error: expected type instant vector in call to function "
-       "\"ln\", got string"),
+        "1:4: parse error: expected type instant vector in call to function "
+        "\"ln\", got string"),
     OK("log10(x)", "log10(x)"),
     ERR("log10(1)",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"log10\", got scalar"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"log10\", got scalar"),
     ERR("log10(x[5m])",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"log10\", got range vector"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"log10\", got range vector"),
     ERR("log10(\"a\")",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"log10\", got string"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"log10\", got string"),
     OK("log2(x)", "log2(x)"),
     ERR("log2(1)",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"log2\", got scalar"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"log2\", got scalar"),
     ERR("log2(x[5m])",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"log2\", got range vector"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"log2\", got range vector"),
     ERR("log2(\"a\")",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"log2\", got string"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"log2\", got string"),
     OK("max_over_time(x[5m])", "max_over_time(x[5m])"),
     ERR("max_over_time(1)",
-       "1:15: parse error: expected type range vector in call to function \""
-       "max_over_time\", got scalar"),
+        "1:15: parse error: expected type range vector in call to function \""
+        "max_over_time\", got scalar"),
     ERR("max_over_time(x)",
-       "1:15: parse error: expected type range vector in call to function \""
-       "max_over_time\", got instant vector"),
+        "1:15: parse error: expected type range vector in call to function \""
+        "max_over_time\", got instant vector"),
     ERR("max_over_time(\"a\")",
-       "1:15: parse error: expected type range vector in call to function \""
-       "max_over_time\", got string"),
+        "1:15: parse error: expected type range vector in call to function \""
+        "max_over_time\", got string"),
     OK("min_over_time(x[5m])", "min_over_time(x[5m])"),
     ERR("min_over_time(1)",
-       "1:15: parse error: expected type range vector in call to function \""
-       "min_over_time\", got scalar"),
+        "1:15: parse error: expected type range vector in call to function \""
+        "min_over_time\", got scalar"),
     ERR("min_over_time(x)",
-       "1:15: parse error: expected type range vector in call to function \""
-       "min_over_time\", got instant vector"),
+        "1:15: parse error: expected type range vector in call to function \""
+        "min_over_time\", got instant vector"),
     ERR("min_over_time(\"a\")",
-       "1:15: parse error: expected type range vector in call to function \""
-       "min_over_time\", got string"),
+        "1:15: parse error: expected type range vector in call to function \""
+        "min_over_time\", got string"),
     OK("minute(x)", "minute(x)"),
     ERR("minute(1)",
-       "1:8: parse error: expected type instant vector in call to function "
-       "\"minute\", got scalar"),
+        "1:8: parse error: expected type instant vector in call to function "
+        "\"minute\", got scalar"),
     ERR("minute(x[5m])",
-       "1:8: parse error: expected type instant vector in call to function "
-       "\"minute\", got range vector"),
+        "1:8: parse error: expected type instant vector in call to function "
+        "\"minute\", got range vector"),
     ERR("minute(\"a\")",
-       "1:8: parse error: expected type instant vector in call to function "
-       "\"minute\", got string"),
+        "1:8: parse error: expected type instant vector in call to function "
+        "\"minute\", got string"),
     OK("minute()", "minute()"),
     ERR("minute(x, x)",
-       "1:1: parse error: expected at most 1 argument(s) in call to \"minute"
-       "\", got 2"),
+        "1:1: parse error: expected at most 1 argument(s) in call to \"minute"
+        "\", got 2"),
     OK("month(x)", "month(x)"),
     ERR("month(1)",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"month\", got scalar"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"month\", got scalar"),
     ERR("month(x[5m])",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"month\", got range vector"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"month\", got range vector"),
     ERR("month(\"a\")",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"month\", got string"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"month\", got string"),
     OK("month()", "month()"),
     ERR("month(x, x)",
-       "1:1: parse error: expected at most 1 argument(s) in call to \"month"
-       "\", got 2"),
+        "1:1: parse error: expected at most 1 argument(s) in call to \"month"
+        "\", got 2"),
     OK("pi()", "pi()"),
     OK("predict_linear(x[5m], 1)", "predict_linear(x[5m], 1)"),
     ERR("predict_linear(1, 1)",
-       "1:16: parse error: expected type range vector in call to function \""
-       "predict_linear\", got scalar"),
+        "1:16: parse error: expected type range vector in call to function \""
+        "predict_linear\", got scalar"),
     ERR("predict_linear(x, 1)",
-       "1:16: parse error: expected type range vector in call to function \""
-       "predict_linear\", got instant vector"),
+        "1:16: parse error: expected type range vector in call to function \""
+        "predict_linear\", got instant vector"),
     ERR("predict_linear(\"a\", 1)",
-       "1:16: parse error: expected type range vector in call to function \""
-       "predict_linear\", got string"),
+        "1:16: parse error: expected type range vector in call to function \""
+        "predict_linear\", got string"),
     ERR("predict_linear(x[5m], x)",
-       "1:23: parse error: expected type scalar in call to function \"predic"
-       "t_linear\", got instant vector"),
+        "1:23: parse error: expected type scalar in call to function \"predic"
+        "t_linear\", got instant vector"),
     ERR("predict_linear(x[5m], x[5m])",
-       "1:23: parse error: expected type scalar in call to function \"predic"
-       "t_linear\", got range vector"),
+        "1:23: parse error: expected type scalar in call to function \"predic"
+        "t_linear\", got range vector"),
     ERR("predict_linear(x[5m], \"a\")",
-       "1:23: parse error: expected type scalar in call to function \"predic"
-       "t_linear\", got string"),
+        "1:23: parse error: expected type scalar in call to function \"predic"
+        "t_linear\", got string"),
     OK("present_over_time(x[5m])", "present_over_time(x[5m])"),
     ERR("present_over_time(1)",
-       "1:19: parse error: expected type range vector in call to function \""
-       "present_over_time\", got scalar"),
+        "1:19: parse error: expected type range vector in call to function \""
+        "present_over_time\", got scalar"),
     ERR("present_over_time(x)",
-       "1:19: parse error: expected type range vector in call to function \""
-       "present_over_time\", got instant vector"),
+        "1:19: parse error: expected type range vector in call to function \""
+        "present_over_time\", got instant vector"),
     ERR("present_over_time(\"a\")",
-       "1:19: parse error: expected type range vector in call to function \""
-       "present_over_time\", got string"),
+        "1:19: parse error: expected type range vector in call to function \""
+        "present_over_time\", got string"),
     OK("quantile_over_time(1, x[5m])", "quantile_over_time(1, x[5m])"),
     ERR("quantile_over_time(x, x[5m])",
-       "1:20: parse error: expected type scalar in call to function \"quanti"
-       "le_over_time\", got instant vector"),
+        "1:20: parse error: expected type scalar in call to function \"quanti"
+        "le_over_time\", got instant vector"),
     ERR("quantile_over_time(x[5m], x[5m])",
-       "1:20: parse error: expected type scalar in call to function \"quanti"
-       "le_over_time\", got range vector"),
+        "1:20: parse error: expected type scalar in call to function \"quanti"
+        "le_over_time\", got range vector"),
     ERR("quantile_over_time(\"a\", x[5m])",
-       "1:20: parse error: expected type scalar in call to function \"quanti"
-       "le_over_time\", got string"),
+        "1:20: parse error: expected type scalar in call to function \"quanti"
+        "le_over_time\", got string"),
     ERR("quantile_over_time(1, 1)",
-       "1:23: parse error: expected type range vector in call to function \""
-       "quantile_over_time\", got scalar"),
+        "1:23: parse error: expected type range vector in call to function \""
+        "quantile_over_time\", got scalar"),
     ERR("quantile_over_time(1, x)",
-       "1:23: parse error: expected type range vector in call to function \""
-       "quantile_over_time\", got instant vector"),
+        "1:23: parse error: expected type range vector in call to function \""
+        "quantile_over_time\", got instant vector"),
     ERR("quantile_over_time(1, \"a\")",
-       "1:23: parse error: expected type range vector in call to function \""
-       "quantile_over_time\", got string"),
+        "1:23: parse error: expected type range vector in call to function \""
+        "quantile_over_time\", got string"),
     OK("rad(x)", "rad(x)"),
     ERR("rad(1)",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"rad\", got scalar"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"rad\", got scalar"),
     ERR("rad(x[5m])",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"rad\", got range vector"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"rad\", got range vector"),
     ERR("rad(\"a\")",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"rad\", got string"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"rad\", got string"),
     OK("rate(x[5m])", "rate(x[5m])"),
     ERR("rate(1)",
-       "1:6: parse error: expected type range vector in call to function \"r"
-       "ate\", got scalar"),
+        "1:6: parse error: expected type range vector in call to function \"r"
+        "ate\", got scalar"),
     ERR("rate(x)",
-       "1:6: parse error: expected type range vector in call to function \"r"
-       "ate\", got instant vector"),
+        "1:6: parse error: expected type range vector in call to function \"r"
+        "ate\", got instant vector"),
     ERR("rate(\"a\")",
-       "1:6: parse error: expected type range vector in call to function \"r"
-       "ate\", got string"),
+        "1:6: parse error: expected type range vector in call to function \"r"
+        "ate\", got string"),
     OK("resets(x[5m])", "resets(x[5m])"),
     ERR("resets(1)",
-       "1:8: parse error: expected type range vector in call to function \"r"
-       "esets\", got scalar"),
+        "1:8: parse error: expected type range vector in call to function \"r"
+        "esets\", got scalar"),
     ERR("resets(x)",
-       "1:8: parse error: expected type range vector in call to function \"r"
-       "esets\", got instant vector"),
+        "1:8: parse error: expected type range vector in call to function \"r"
+        "esets\", got instant vector"),
     ERR("resets(\"a\")",
-       "1:8: parse error: expected type range vector in call to function \"r"
-       "esets\", got string"),
+        "1:8: parse error: expected type range vector in call to function \"r"
+        "esets\", got string"),
     OK("round(x, 1)", "round(x, 1)"),
     ERR("round(1, 1)",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"round\", got scalar"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"round\", got scalar"),
     ERR("round(x[5m], 1)",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"round\", got range vector"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"round\", got range vector"),
     ERR("round(\"a\", 1)",
-       "1:7: parse error: expected type instant vector in call to function "
-       "\"round\", got string"),
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"round\", got string"),
     ERR("round(x, x)",
-       "1:10: parse error: expected type scalar in call to function \"round"
-       "\", got instant vector"),
+        "1:10: parse error: expected type scalar in call to function \"round"
+        "\", got instant vector"),
     ERR("round(x, x[5m])",
-       "1:10: parse error: expected type scalar in call to function \"round"
-       "\", got range vector"),
+        "1:10: parse error: expected type scalar in call to function \"round"
+        "\", got range vector"),
     OK("round(x)", "round(x)"),
     ERR("round(x, 1, 1)",
-       "1:1: parse error: expected at most 2 argument(s) in call to \"round"
-       "\", got 3"),
+        "1:1: parse error: expected at most 2 argument(s) in call to \"round"
+        "\", got 3"),
     OK("scalar(x)", "scalar(x)"),
     ERR("scalar(1)",
-       "1:8: parse error: expected type instant vector in call to function "
-       "\"scalar\", got scalar"),
+        "1:8: parse error: expected type instant vector in call to function "
+        "\"scalar\", got scalar"),
     ERR("scalar(x[5m])",
-       "1:8: parse error: expected type instant vector in call to function "
-       "\"scalar\", got range vector"),
+        "1:8: parse error: expected type instant vector in call to function "
+        "\"scalar\", got range vector"),
     ERR("scalar(\"a\")",
-       "1:8: parse error: expected type instant vector in call to function "
-       "\"scalar\", got string"),
+        "1:8: parse error: expected type instant vector in call to function "
+        "\"scalar\", got string"),
     OK("sgn(x)", "sgn(x)"),
     ERR("sgn(1)",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"sgn\", got scalar"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"sgn\", got scalar"),
     ERR("sgn(x[5m])",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"sgn\", got range vector"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"sgn\", got range vector"),
     ERR("sgn(\"a\")",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"sgn\", got string"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"sgn\", got string"),
     OK("sin(x)", "sin(x)"),
     ERR("sin(1)",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"sin\", got scalar"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"sin\", got scalar"),
     ERR("sin(x[5m])",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"sin\", got range vector"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"sin\", got range vector"),
     ERR("sin(\"a\")",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"sin\", got string"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"sin\", got string"),
     OK("sinh(x)", "sinh(x)"),
     ERR("sinh(1)",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"sinh\", got scalar"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"sinh\", got scalar"),
     ERR("sinh(x[5m])",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"sinh\", got range vector"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"sinh\", got range vector"),
     ERR("sinh(\"a\")",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"sinh\", got string"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"sinh\", got string"),
     OK("sort(x)", "sort(x)"),
     ERR("sort(1)",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"sort\", got scalar"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"sort\", got scalar"),
     ERR("sort(x[5m])",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"sort\", got range vector"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"sort\", got range vector"),
     ERR("sort(\"a\")",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"sort\", got string"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"sort\", got string"),
     OK("sort_desc(x)", "sort_desc(x)"),
     ERR("sort_desc(1)",
-       "1:11: parse error: expected type instant vector in call to function "
-       "\"sort_desc\", got scalar"),
+        "1:11: parse error: expected type instant vector in call to function "
+        "\"sort_desc\", got scalar"),
     ERR("sort_desc(x[5m])",
-       "1:11: parse error: expected type instant vector in call to function "
-       "\"sort_desc\", got range vector"),
+        "1:11: parse error: expected type instant vector in call to function "
+        "\"sort_desc\", got range vector"),
     ERR("sort_desc(\"a\")",
-       "1:11: parse error: expected type instant vector in call to function "
-       "\"sort_desc\", got string"),
+        "1:11: parse error: expected type instant vector in call to function "
+        "\"sort_desc\", got string"),
     OK("sqrt(x)", "sqrt(x)"),
     ERR("sqrt(1)",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"sqrt\", got scalar"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"sqrt\", got scalar"),
     ERR("sqrt(x[5m])",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"sqrt\", got range vector"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"sqrt\", got range vector"),
     ERR("sqrt(\"a\")",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"sqrt\", got string"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"sqrt\", got string"),
     OK("stddev_over_time(x[5m])", "stddev_over_time(x[5m])"),
     ERR("stddev_over_time(1)",
-       "1:18: parse error: expected type range vector in call to function \""
-       "stddev_over_time\", got scalar"),
+        "1:18: parse error: expected type range vector in call to function \""
+        "stddev_over_time\", got scalar"),
     ERR("stddev_over_time(x)",
-       "1:18: parse error: expected type range vector in call to function \""
-       "stddev_over_time\", got instant vector"),
+        "1:18: parse error: expected type range vector in call to function \""
+        "stddev_over_time\", got instant vector"),
     ERR("stddev_over_time(\"a\")",
-       "1:18: parse error: expected type range vector in call to function \""
-       "stddev_over_time\", got string"),
+        "1:18: parse error: expected type range vector in call to function \""
+        "stddev_over_time\", got string"),
     OK("stdvar_over_time(x[5m])", "stdvar_over_time(x[5m])"),
     ERR("stdvar_over_time(1)",
-       "1:18: parse error: expected type range vector in call to function \""
-       "stdvar_over_time\", got scalar"),
+        "1:18: parse error: expected type range vector in call to function \""
+        "stdvar_over_time\", got scalar"),
     ERR("stdvar_over_time(x)",
-       "1:18: parse error: expected type range vector in call to function \""
-       "stdvar_over_time\", got instant vector"),
+        "1:18: parse error: expected type range vector in call to function \""
+        "stdvar_over_time\", got instant vector"),
     ERR("stdvar_over_time(\"a\")",
-       "1:18: parse error: expected type range vector in call to function \""
-       "stdvar_over_time\", got string"),
+        "1:18: parse error: expected type range vector in call to function \""
+        "stdvar_over_time\", got string"),
     OK("sum_over_time(x[5m])", "sum_over_time(x[5m])"),
     ERR("sum_over_time(1)",
-       "1:15: parse error: expected type range vector in call to function \""
-       "sum_over_time\", got scalar"),
+        "1:15: parse error: expected type range vector in call to function \""
+        "sum_over_time\", got scalar"),
     ERR("sum_over_time(x)",
-       "1:15: parse error: expected type range vector in call to function \""
-       "sum_over_time\", got instant vector"),
+        "1:15: parse error: expected type range vector in call to function \""
+        "sum_over_time\", got instant vector"),
     ERR("sum_over_time(\"a\")",
-       "1:15: parse error: expected type range vector in call to function \""
-       "sum_over_time\", got string"),
+        "1:15: parse error: expected type range vector in call to function \""
+        "sum_over_time\", got string"),
     OK("tan(x)", "tan(x)"),
     ERR("tan(1)",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"tan\", got scalar"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"tan\", got scalar"),
     ERR("tan(x[5m])",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"tan\", got range vector"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"tan\", got range vector"),
     ERR("tan(\"a\")",
-       "1:5: parse error: expected type instant vector in call to function "
-       "\"tan\", got string"),
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"tan\", got string"),
     OK("tanh(x)", "tanh(x)"),
     ERR("tanh(1)",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"tanh\", got scalar"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"tanh\", got scalar"),
     ERR("tanh(x[5m])",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"tanh\", got range vector"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"tanh\", got range vector"),
     ERR("tanh(\"a\")",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"tanh\", got string"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"tanh\", got string"),
     OK("time()", "time()"),
     OK("timestamp(x)", "timestamp(x)"),
     ERR("timestamp(1)",
-       "1:11: parse error: expected type instant vector in call to function "
-       "\"timestamp\", got scalar"),
+        "1:11: parse error: expected type instant vector in call to function "
+        "\"timestamp\", got scalar"),
     ERR("timestamp(x[5m])",
-       "1:11: parse error: expected type instant vector in call to function "
-       "\"timestamp\", got range vector"),
+        "1:11: parse error: expected type instant vector in call to function "
+        "\"timestamp\", got range vector"),
     ERR("timestamp(\"a\")",
-       "1:11: parse error: expected type instant vector in call to function "
-       "\"timestamp\", got string"),
+        "1:11: parse error: expected type instant vector in call to function "
+        "\"timestamp\", got string"),
     OK("vector(1)", "vector(1)"),
     ERR("vector(x)",
-       "1:8: parse error: expected type scalar in call to function \"vector"
-       "\", got instant vector"),
+        "1:8: parse error: expected type scalar in call to function \"vector"
+        "\", got instant vector"),
     ERR("vector(x[5m])",
-       "1:8: parse error: expected type scalar in call to function \"vector"
-       "\", got range vector"),
+        "1:8: parse error: expected type scalar in call to function \"vector"
+        "\", got range vector"),
     ERR("vector(\"a\")",
-       "1:8: parse error: expected type scalar in call to function \"vector"
-       "\", got string"),
+        "1:8: parse error: expected type scalar in call to function \"vector"
+        "\", got string"),
     OK("year(x)", "year(x)"),
     ERR("year(1)",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"year\", got scalar"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"year\", got scalar"),
     ERR("year(x[5m])",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"year\", got range vector"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"year\", got range vector"),
     ERR("year(\"a\")",
-       "1:6: parse error: expected type instant vector in call to function "
-       "\"year\", got string"),
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"year\", got string"),
     OK("year()", "year()"),
     ERR("year(x, x)",
-       "1:1: parse error: expected at most 1 argument(s) in call to \"year\""
-       ", got 2"),
+        "1:1: parse error: expected at most 1 argument(s) in call to \"year\""
+        ", got 2"),
     OK("SUM(x) BY (a)", "sum by (a) (x)"),
     OK("x AND y", "x and y"),
     OK("x Offset 5m", "x offset 5m"),
@@ -1382,10 +1384,10 @@ static const struct parse_case cases[] = {
     OK("sum(x) WITHOUT (A, b)", "sum without (A, b) (x)"),
     OK("x\n+\n1 >\n2", "x + 1 > 2"),
     ERR("x +\n\n  foo(1)",
-       "3:3: parse error: unknown function with name \"foo\""),
+        "3:3: parse error: unknown function with name \"foo\""),
     ERR("1 +\n  \"a\"",
-       "2:3: parse error: binary expression must contain only scalar and ins"
-       "tant vector types"),
+        "2:3: parse error: binary expression must contain only scalar and ins"
+        "tant vector types"),
     OK("  \n  x{a=\"b\",\n c!~\"d\"}\n[5m]", "x{a=\"b\",c!~\"d\"}[5m]"),
     OK("rate(\n x[5m]\n)\n[1h:]\n@ 10", "rate(x[5m])[1h:] @ 10.000"),
     OK("x{a=\"é\"}", "x{a=\"é\"}"),
@@ -1395,16 +1397,16 @@ static const struct parse_case cases[] = {
     OK("'single \"quoted\"'", "\"single \\\"quoted\\\"\""),
     OK("`back\\slash`", "\"back\\\\slash\""),
     ERR("\"\\x4\"",
-       "1:1: parse error: illegal character U+0022 '\"' in escape sequence"),
+        "1:1: parse error: illegal character U+0022 '\"' in escape sequence"),
     ERR("\"\\xZZ\"",
-       "1:1: parse error: illegal character U+005A 'Z' in escape sequence"),
+        "1:1: parse error: illegal character U+005A 'Z' in escape sequence"),
     ERR("\"\\u12\"",
-       "1:1: parse error: illegal character U+0022 '\"' in escape sequence"),
+        "1:1: parse error: illegal character U+0022 '\"' in escape sequence"),
     ERR("\"\\U0011FFFF\"",
-       "1:1: parse error: escape sequence is an invalid Unicode code point"),
+        "1:1: parse error: escape sequence is an invalid Unicode code point"),
     ERR("\"\\8\"", "1:1: parse error: unknown escape sequence U+0038 '8'"),
     ERR("\"\\400\"",
-       "1:1: parse error: escape sequence is an invalid Unicode code point"),
+        "1:1: parse error: escape sequence is an invalid Unicode code point"),
     ERR("\"\\q\"", "1:1: parse error: unknown escape sequence U+0071 'q'"),
     OK("x{a=\"1\"} == bool on() group_left x",
        "x{a=\"1\"} == bool on () group_left () x"),
@@ -1412,34 +1414,34 @@ static const struct parse_case cases[] = {
     OK("x * ignoring() group_right(a) y", "x * y"),
     OK("x unless ignoring(a) y", "x unless ignoring (a) y"),
     ERR("x or on(a) group_right y",
-       "1:1: parse error: no grouping allowed for \"or\" operation"),
+        "1:1: parse error: no grouping allowed for \"or\" operation"),
     ERR("x atan2 bool y",
-       "1:3: parse error: bool modifier can only be used on comparison opera"
-       "tors"),
+        "1:3: parse error: bool modifier can only be used on comparison opera"
+        "tors"),
     OK("1 atan2 2", "1 atan2 2"),
     ERR("1 == 1",
-       "1:3: parse error: comparisons between scalars must use BOOL modifier"),
+        "1:3: parse error: comparisons between scalars must use BOOL modifier"),
     ERR("\"a\" == \"b\"",
-       "1:1: parse error: binary expression must contain only scalar and ins"
-       "tant vector types"),
+        "1:1: parse error: binary expression must contain only scalar and ins"
+        "tant vector types"),
     OK("x > bool 1", "x > bool 1"),
     OK("(1 > bool 2) > bool 3", "(1 > bool 2) > bool 3"),
     OK("topk(scalar(x), x)", "topk(scalar(x), x)"),
     ERR("count_values(\"a\", 1)",
-       "1:19: parse error: expected type instant vector in aggregation expre"
-       "ssion, got scalar"),
+        "1:19: parse error: expected type instant vector in aggregation expre"
+        "ssion, got scalar"),
     ERR("count_values(x, x)",
-       "1:14: parse error: expected type string in aggregation parameter, go"
-       "t instant vector"),
+        "1:14: parse error: expected type string in aggregation parameter, go"
+        "t instant vector"),
     ERR("quantile(\"a\", x)",
-       "1:10: parse error: expected type scalar in aggregation parameter, go"
-       "t string"),
+        "1:10: parse error: expected type scalar in aggregation parameter, go"
+        "t string"),
     ERR("sum(1)",
-       "1:5: parse error: expected type instant vector in aggregation expres"
-       "sion, got scalar"),
+        "1:5: parse error: expected type instant vector in aggregation expres"
+        "sion, got scalar"),
     ERR("sum(\"a\")",
-       "1:5: parse error: expected type instant vector in aggregation expres"
-       "sion, got string"),
+        "1:5: parse error: expected type instant vector in aggregation expres"
+        "sion, got string"),
     OK("sum(x) by (a) + on(a) group_left(b) sum(y) by (a, b)",
        "sum by (a) (x) + on (a) group_left (b) sum by (a, b) (y)"),
     OK("avg(rate(x[5m])) by (job) > 0.5", "avg by (job) (rate(x[5m])) > 0.5"),
@@ -1500,11 +1502,11 @@ static const struct parse_case cases[] = {
     OK("1 != bool 2", "1 != bool 2"),
     OK("1 < bool 2", "1 < bool 2"),
     ERR("a + bool b",
-       "1:3: parse error: bool modifier can only be used on comparison opera"
-       "tors"),
+        "1:3: parse error: bool modifier can only be used on comparison opera"
+        "tors"),
     ERR("a and bool b",
-       "1:3: parse error: bool modifier can only be used on comparison opera"
-       "tors"),
+        "1:3: parse error: bool modifier can only be used on comparison opera"
+        "tors"),
     OK("a / on(x) b", "a / on (x) b"),
     OK("a - ignoring(x, y) group_left(z) b",
        "a - ignoring (x, y) group_left (z) b"),
@@ -1536,10 +1538,10 @@ static const struct parse_case cases[] = {
     OK("x[5m : 1m]", "x[5m:1m]"),
     OK("x [5m]", "x[5m]"),
     ERR("x[5m] [5m]",
-       "1:7: parse error: ranges only allowed for vector selectors"),
+        "1:7: parse error: ranges only allowed for vector selectors"),
     ERR("x[5m:][5m:]",
-       "1:1: parse error: subquery is only allowed on instant vector, got ma"
-       "trix instead"),
+        "1:1: parse error: subquery is only allowed on instant vector, got ma"
+        "trix instead"),
     OK("abs(x)[5m:1m]", "abs(x)[5m:1m]"),
     OK("x{a=\"b\"}[5m] offset -1w", "x{a=\"b\"}[5m] offset -1w"),
     OK("foo:bar:baz", "foo:bar:baz"),
@@ -1551,8 +1553,8 @@ static const struct parse_case cases[] = {
     ERR("x{a=\"b\"}{c=\"d\"}", "1:9: parse error: unexpected \"{\""),
     ERR("x{a=\"b\"}x", "1:9: parse error: unexpected identifier \"x\""),
     ERR("{,}",
-       "1:2: parse error: unexpected \",\" in label matching, expected ident"
-       "ifier or \"}\""),
+        "1:2: parse error: unexpected \",\" in label matching, expected ident"
+        "ifier or \"}\""),
     ERR("{a=\"b\"}}", "1:8: parse error: unexpected character: '}'"),
     ERR("x}", "1:2: parse error: unexpected character: '}'"),
     ERR("]", "1:1: parse error: unexpected right bracket ']'"),
@@ -1562,12 +1564,12 @@ static const struct parse_case cases[] = {
     ERR("x[5m:1m", "1:8: parse error: unclosed left bracket"),
     ERR("x{a=\"b\"}[", "1:10: parse error: missing unit character in duration"),
     ERR("x @",
-       "1:4: parse error: unexpected end of input in @, expected timestamp"),
+        "1:4: parse error: unexpected end of input in @, expected timestamp"),
     ERR("@ 1", "1:1: parse error: unexpected \"<Item 57385>\" <op:@>"),
     ERR("offset 5m", "1:8: parse error: unexpected duration \"5m\""),
     ERR("x offset 5m offset",
-       "1:19: parse error: unexpected end of input in offset, expected durat"
-       "ion"),
+        "1:19: parse error: unexpected end of input in offset, expected durat"
+        "ion"),
     ERR("1 2", "1:3: parse error: unexpected number \"2\""),
     ERR("\"a\" \"b\"", "1:5: parse error: unexpected string \"\\\"b\\\"\""),
     ERR("((x)", "1:5: parse error: unclosed left parenthesis"),
@@ -1585,117 +1587,117 @@ static const struct parse_case cases[] = {
     ERR("x => y", "1:3: parse error: unexpected \"=\""),
     ERR("x =! y", "1:3: parse error: unexpected \"=\""),
     ERR("sum(x) by",
-       "1:10: parse error: unexpected end of input in grouping opts, expecte"
-       "d \"(\""),
+        "1:10: parse error: unexpected end of input in grouping opts, expecte"
+        "d \"(\""),
     ERR("sum(x) by(", "1:11: parse error: unclosed left parenthesis"),
     ERR("sum(x) by (", "1:12: parse error: unclosed left parenthesis"),
     ERR("sum(x) by (a", "1:13: parse error: unclosed left parenthesis"),
     ERR("sum(x) by (a,", "1:14: parse error: unclosed left parenthesis"),
     ERR("sum(x) by (\"a\")",
-       "1:12: parse error: unexpected string \"\\\"a\\\"\" in grouping opts,"
-       " expected label"),
+        "1:12: parse error: unexpected string \"\\\"a\\\"\" in grouping opts,"
+        " expected label"),
     ERR("sum(x) by (1)",
-       "1:12: parse error: unexpected number \"1\" in grouping opts, expecte"
-       "d label"),
+        "1:12: parse error: unexpected number \"1\" in grouping opts, expecte"
+        "d label"),
     ERR("sum(x) by (a b)",
-       "1:14: parse error: unexpected identifier \"b\" in grouping opts, exp"
-       "ected \",\" or \")\""),
+        "1:14: parse error: unexpected identifier \"b\" in grouping opts, exp"
+        "ected \",\" or \")\""),
     ERR("sum(x) without",
-       "1:15: parse error: unexpected end of input in grouping opts, expecte"
-       "d \"(\""),
+        "1:15: parse error: unexpected end of input in grouping opts, expecte"
+        "d \"(\""),
     ERR("topk(,x)", "1:6: parse error: unexpected \",\" in aggregation"),
     ERR("topk(1,,x)",
-       "1:7: parse error: trailing commas not allowed in function call args"),
+        "1:7: parse error: trailing commas not allowed in function call args"),
     ERR("rate(x[5m]", "1:11: parse error: unclosed left parenthesis"),
     ERR("rate(,)", "1:6: parse error: unexpected \",\""),
     ERR("rate()",
-       "1:1: parse error: expected 1 argument(s) in call to \"rate\", got 0"),
+        "1:1: parse error: expected 1 argument(s) in call to \"rate\", got 0"),
     ERR("rate(x[5m]) by (a)", "1:13: parse error: unexpected <by>"),
     ERR("x{a=~\"[\"}",
-       "1:3: parse error: error parsing regexp: missing closing ]: `[)$`"),
+        "1:3: parse error: error parsing regexp: missing closing ]: `[)$`"),
     ERR("x{a=~\"a)\"}",
-       "1:3: parse error: error parsing regexp: unexpected ): `^(?:a))$`"),
+        "1:3: parse error: error parsing regexp: unexpected ): `^(?:a))$`"),
     ERR("x{a=~\"*\"}",
-       "1:3: parse error: error parsing regexp: missing argument to repetiti"
-       "on operator: `*`"),
+        "1:3: parse error: error parsing regexp: missing argument to repetiti"
+        "on operator: `*`"),
     OK("x{a!~\".*\",b=\"\"}", "x{a!~\".*\",b=\"\"}"),
     OK("x{a!~\".+\"}", "x{a!~\".+\"}"),
     ERR("{a!~\".+\"}",
-       "1:1: parse error: vector selector must contain at least one non-empt"
-       "y matcher"),
+        "1:1: parse error: vector selector must contain at least one non-empt"
+        "y matcher"),
     OK("{a!=\"\"}", "{a!=\"\"}"),
     ERR("{a!=\"x\"}",
-       "1:1: parse error: vector selector must contain at least one non-empt"
-       "y matcher"),
+        "1:1: parse error: vector selector must contain at least one non-empt"
+        "y matcher"),
     ERR("{a=~\"\"}",
-       "1:1: parse error: vector selector must contain at least one non-empt"
-       "y matcher"),
+        "1:1: parse error: vector selector must contain at least one non-empt"
+        "y matcher"),
     OK("{a!~\"\"}", "{a!~\"\"}"),
     ERR("{a=~\"x|\"}",
-       "1:1: parse error: vector selector must contain at least one non-empt"
-       "y matcher"),
+        "1:1: parse error: vector selector must contain at least one non-empt"
+        "y matcher"),
     ERR("{a=~\"x?\"}",
-       "1:1: parse error: vector selector must contain at least one non-empt"
-       "y matcher"),
+        "1:1: parse error: vector selector must contain at least one non-empt"
+        "y matcher"),
     ERR("{a=~\"(x)*\"}",
-       "1:1: parse error: vector selector must contain at least one non-empt"
-       "y matcher"),
+        "1:1: parse error: vector selector must contain at least one non-empt"
+        "y matcher"),
     ERR("{__name__!=\"x\"}",
-       "1:1: parse error: vector selector must contain at least one non-empt"
-       "y matcher"),
+        "1:1: parse error: vector selector must contain at least one non-empt"
+        "y matcher"),
     ERR("{__name__=\"\"}",
-       "1:1: parse error: vector selector must contain at least one non-empt"
-       "y matcher"),
+        "1:1: parse error: vector selector must contain at least one non-empt"
+        "y matcher"),
 
     /* Trailing commas; regular expression errors */
     ERR("rate(x, *)",
-       "1:7: parse error: trailing commas not allowed in function call args"),
+        "1:7: parse error: trailing commas not allowed in function call args"),
     ERR("rate(x, )",
-       "1:7: parse error: trailing commas not allowed in function call args"),
+        "1:7: parse error: trailing commas not allowed in function call args"),
     ERR("rate(x, ,)",
-       "1:7: parse error: trailing commas not allowed in function call args"),
+        "1:7: parse error: trailing commas not allowed in function call args"),
     ERR("x{a=~\"+a\"}",
-       "1:3: parse error: error parsing regexp: missing argument to repetiti"
-       "on operator: `+`"),
+        "1:3: parse error: error parsing regexp: missing argument to repetiti"
+        "on operator: `+`"),
     ERR("x{a=~\"?\"}",
-       "1:3: parse error: error parsing regexp: missing argument to repetiti"
-       "on operator: `?`"),
+        "1:3: parse error: error parsing regexp: missing argument to repetiti"
+        "on operator: `?`"),
     ERR("x{a=~\"a|*\"}",
-       "1:3: parse error: error parsing regexp: missing argument to repetiti"
-       "on operator: `*`"),
+        "1:3: parse error: error parsing regexp: missing argument to repetiti"
+        "on operator: `*`"),
     ERR("x{a=~\"(*)\"}",
-       "1:3: parse error: error parsing regexp: missing argument to repetiti"
-       "on operator: `*`"),
+        "1:3: parse error: error parsing regexp: missing argument to repetiti"
+        "on operator: `*`"),
     ERR("x{a=~\"{2}\"}",
-       "1:3: parse error: error parsing regexp: missing argument to repetiti"
-       "on operator: `{2}`"),
+        "1:3: parse error: error parsing regexp: missing argument to repetiti"
+        "on operator: `{2}`"),
     ERR("x{a=~\"a**\"}",
-       "1:3: parse error: error parsing regexp: invalid nested repetition op"
-       "erator: `**`"),
+        "1:3: parse error: error parsing regexp: invalid nested repetition op"
+        "erator: `**`"),
     ERR("x{a=~\"[a\"}",
-       "1:3: parse error: error parsing regexp: missing closing ]: `[a)$`"),
+        "1:3: parse error: error parsing regexp: missing closing ]: `[a)$`"),
     ERR("x{a=~\"b[a\"}",
-       "1:3: parse error: error parsing regexp: missing closing ]: `[a)$`"),
+        "1:3: parse error: error parsing regexp: missing closing ]: `[a)$`"),
     ERR("x{a=~\"[]a\"}",
-       "1:3: parse error: error parsing regexp: missing closing ]: `[]a)$`"),
+        "1:3: parse error: error parsing regexp: missing closing ]: `[]a)$`"),
     ERR("x{a=~\"[^]a\"}",
-       "1:3: parse error: error parsing regexp: missing closing ]: `[^]a)$`"),
+        "1:3: parse error: error parsing regexp: missing closing ]: `[^]a)$`"),
     ERR("x{a=~\"\\\\\"}",
-       "1:3: parse error: error parsing regexp: missing closing ): `^(?:\\)$"
-       "`"),
+        "1:3: parse error: error parsing regexp: missing closing ): `^(?:\\)$"
+        "`"),
     ERR("x{a=~\"(?=a)\"}",
-       "1:3: parse error: error parsing regexp: invalid or unsupported Perl "
-       "syntax: `(?=`"),
+        "1:3: parse error: error parsing regexp: invalid or unsupported Perl "
+        "syntax: `(?=`"),
     ERR("x{a=~\"a{2,1}\"}",
-       "1:3: parse error: error parsing regexp: invalid repeat count: `{2,1}"
-       "`"),
+        "1:3: parse error: error parsing regexp: invalid repeat count: `{2,1}"
+        "`"),
     ERR("x{a=~\"\\\\1\"}",
-       "1:3: parse error: error parsing regexp: invalid escape sequence: `\\"
-       "1`"),
+        "1:3: parse error: error parsing regexp: invalid escape sequence: `\\"
+        "1`"),
     OK("x{a=~\"(?P<n>a)\"}", "x{a=~\"(?P<n>a)\"}"),
     ERR("x{a=~\"[z-a]\"}",
-       "1:3: parse error: error parsing regexp: invalid character class rang"
-       "e: `z-a`"),
+        "1:3: parse error: error parsing regexp: invalid character class rang"
+        "e: `z-a`"),
 };
 
 /*
@@ -1713,8 +1715,7 @@ check(struct tr_arena *a, const struct parse_case *c)
     int failed = 0;
 
     tr_err_clear(&err);
-    int rc = tr_promql_parse(c->query, strlen(c->query), a, &root, &perr,
-                             &err);
+    int rc = tr_promql_parse(c->query, strlen(c->query), a, &root, &perr, &err);
     if (c->want_err) {
         if (rc != TR_EINVAL || strcmp(err.msg, c->want_err) != 0) {
             print_message("query %s\n  want error %s\n  got rc=%d %s\n",
@@ -1824,8 +1825,7 @@ check_shape(struct tr_arena *a, const char *query, const char *want)
     struct tr_err err;
     struct tr_buf b = TR_BUF_INIT;
 
-    if (tr_promql_parse(query, strlen(query), a, &root, NULL, &err) !=
-        TR_OK) {
+    if (tr_promql_parse(query, strlen(query), a, &root, NULL, &err) != TR_OK) {
         fail_msg("%s: %s", query, err.msg);
     }
     shape(root, &b);
@@ -1879,8 +1879,7 @@ parse_ok(struct tr_arena *a, const char *query)
 {
     struct tr_promql_node *root = NULL;
     struct tr_err err;
-    if (tr_promql_parse(query, strlen(query), a, &root, NULL, &err) !=
-        TR_OK) {
+    if (tr_promql_parse(query, strlen(query), a, &root, NULL, &err) != TR_OK) {
         fail_msg("%s: %s", query, err.msg);
     }
     return root;
@@ -1952,7 +1951,8 @@ test_ast_selectors(void **state)
     assert_int_equal(n->kind, TR_PROMQL_STRING);
     assert_true(str_is(n->u.string, "a'b"));
     n = parse_ok(a, "\"\\U0001f600\\101\"");
-    assert_true(str_is(n->u.string, "\xf0\x9f\x98\x80" "A"));
+    assert_true(str_is(n->u.string, "\xf0\x9f\x98\x80"
+                                    "A"));
     n = parse_ok(a, "0x1F");
     assert_true(n->u.number == 31);
     n = parse_ok(a, "-Inf");
@@ -1967,8 +1967,7 @@ test_ast_operators(void **state)
 {
     struct tr_arena *a = tr_arena_create(0);
 
-    struct tr_promql_node *n =
-        parse_ok(a, "a / on(x, y) group_left(z) b");
+    struct tr_promql_node *n = parse_ok(a, "a / on(x, y) group_left(z) b");
     assert_int_equal(n->kind, TR_PROMQL_BINARY);
     assert_int_equal(n->u.binary.op, TR_PROMQL_OP_DIV);
     const struct tr_promql_vector_matching *vm = n->u.binary.matching;
@@ -2135,12 +2134,10 @@ test_parse_selector(void **state)
     check_selector(a, "x{__name__=\"y\"}", "x{__name__=\"y\"}", false);
     check_selector(a, "sum", "sum", false);
     check_selector(a, "x[5m]", "1:2: parse error: unexpected \"[\"", false);
-    check_selector(a, "", "1:1: parse error: unexpected end of input",
+    check_selector(a, "", "1:1: parse error: unexpected end of input", false);
+    check_selector(a, "x offset 5m", "1:3: parse error: unexpected <offset>",
                    false);
-    check_selector(a, "x offset 5m",
-                   "1:3: parse error: unexpected <offset>", false);
-    check_selector(a, "rate(x)", "1:5: parse error: unexpected \"(\"",
-                   false);
+    check_selector(a, "rate(x)", "1:5: parse error: unexpected \"(\"", false);
     check_selector(a, "x y", "1:3: parse error: unexpected identifier \"y\"",
                    false);
     check_selector(a, "{a=~\"(\"}",
@@ -2207,8 +2204,7 @@ test_walk(void **state)
     assert_int_equal(s.max_depth, 6);
 
     int visited = 0;
-    assert_int_equal(tr_promql_walk(n, stop_at_number, &visited),
-                     TR_ECANCELED);
+    assert_int_equal(tr_promql_walk(n, stop_at_number, &visited), TR_ECANCELED);
     assert_int_equal(visited, 11);
     assert_int_equal(tr_promql_walk(NULL, stop_at_number, &visited), TR_OK);
     tr_arena_destroy(a);
@@ -2222,9 +2218,9 @@ test_function_table(void **state)
 
     assert_int_equal(n, 70);
     for (size_t i = 0; i < n; i++) {
-        assert_ptr_equal(tr_promql_function_lookup(all[i].name,
-                                                   strlen(all[i].name)),
-                         &all[i]);
+        assert_ptr_equal(
+            tr_promql_function_lookup(all[i].name, strlen(all[i].name)),
+            &all[i]);
         if (i > 0) {
             assert_true(strcmp(all[i - 1].name, all[i].name) < 0);
         }
@@ -2252,12 +2248,10 @@ test_helpers(void **state)
     const int64_t ms = INT64_C(1000000);
 
     assert_string_equal(tr_promql_duration_format(0, d, sizeof(d)), "0s");
-    assert_string_equal(tr_promql_duration_format(ms * 1000 * 86400 * 90, d,
-                                                  sizeof(d)),
-                        "90d");
-    assert_string_equal(tr_promql_duration_format(ms * 1000 * 86400 * 14, d,
-                                                  sizeof(d)),
-                        "2w");
+    assert_string_equal(
+        tr_promql_duration_format(ms * 1000 * 86400 * 90, d, sizeof(d)), "90d");
+    assert_string_equal(
+        tr_promql_duration_format(ms * 1000 * 86400 * 14, d, sizeof(d)), "2w");
     assert_string_equal(tr_promql_duration_format(5400000 * ms, d, sizeof(d)),
                         "1h30m");
     assert_string_equal(tr_promql_duration_format(1500 * ms, d, sizeof(d)),
@@ -2288,8 +2282,8 @@ test_memory(void **state)
     size_t n = sizeof(cases) / sizeof(cases[0]);
 
     for (size_t i = 0; i < n; i++) {
-        tr_promql_parse(cases[i].query, strlen(cases[i].query), a, &root,
-                        NULL, NULL);
+        tr_promql_parse(cases[i].query, strlen(cases[i].query), a, &root, NULL,
+                        NULL);
     }
     assert_true(tr_arena_used(a) > 0);
     tr_arena_destroy(a);
