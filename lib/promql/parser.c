@@ -1030,7 +1030,8 @@ parse_brackets(struct parser *p, struct tr_promql_node *e)
             msg = "ranges only allowed for vector selectors";
         } else if (e->u.vector.offset_ns != 0) {
             msg = "no offset modifiers allowed before range";
-        } else if (e->u.vector.at.kind != TR_PROMQL_AT_NONE) {
+        } else if (e->u.vector.at.kind == TR_PROMQL_AT_TIMESTAMP) {
+            /* Like Prometheus: "x @ end()[5m]" passes, keeping the @. */
             msg = "no @ modifiers allowed before range";
         }
         if (msg) {

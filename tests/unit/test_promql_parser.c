@@ -1698,6 +1698,656 @@ static const struct parse_case cases[] = {
     ERR("x{a=~\"[z-a]\"}",
         "1:3: parse error: error parsing regexp: invalid character class rang"
         "e: `z-a`"),
+
+    /* Random queries, one per distinct error, and some valid ones */
+    ERR("group(.5, Inf)",
+        "1:1: parse error: wrong number of arguments for aggregate expression"
+        " provided, expected 1, got 2"),
+    ERR("n[", "1:3: parse error: missing unit character in duration"),
+    ERR("1[1d]", "1:2: parse error: ranges only allowed for vector selectors"),
+    ERR(".", "1:1: parse error: unexpected character: '.'"),
+    ERR("\"é\" by ", "1:6: parse error: unexpected <by>"),
+    ERR("I f", "1:3: parse error: unexpected identifier \"f\""),
+    ERR("topk(Inf{,})", "1:9: parse error: unexpected \"{\" in aggregation"),
+    ERR("i()", "1:1: parse error: unknown function with name \"i\""),
+    ERR("u@p",
+        "1:3: parse error: unexpected identifier \"p\" in @, expected timesta"
+        "mp"),
+    ERR("{,",
+        "1:2: parse error: unexpected \",\" in label matching, expected ident"
+        "ifier or \"}\""),
+    ERR(".5[1y{] @ 100",
+        "1:6: parse error: unexpected \"{\" in subquery or range, expected \""
+        ":\" or \"]\""),
+    ERR("x : ", "1:3: parse error: unexpected metric identifier \":\""),
+    ERR("-51@ 1.5",
+        "1:2: parse error: @ modifier must be preceded by an instant vector s"
+        "elector or range vector selector or a subquery"),
+    ERR("1[0s]", "1:3: parse error: duration must be greater than 0"),
+    ERR("{1", "1:2: parse error: unexpected character inside braces: '1'"),
+    ERR("b[y", "1:3: parse error: not a valid duration string: \"y\""),
+    ERR("*", "1:1: parse error: unexpected <op:*>"),
+    ERR("x{__name__=`z`,}",
+        "1:1: parse error: metric name must not be set twice: \"x\" or \"z\""),
+    ERR("ta[t", "1:4: parse error: bad duration syntax: \"\""),
+    ERR("sum (1)",
+        "1:6: parse error: expected type instant vector in aggregation expres"
+        "sion, got scalar"),
+    ERR("-\"s\"",
+        "1:1: parse error: unary expression only allowed on expressions of ty"
+        "pe scalar or instant vector, got \"string\""),
+    ERR("0 without ", "1:3: parse error: unexpected <without>"),
+    ERR("!", "1:1: parse error: unexpected character after '!': '�'"),
+    ERR("pi(foo:bar, nan)",
+        "1:1: parse error: expected 0 argument(s) in call to \"pi\", got 2"),
+    ERR("offset <= bool on(job, a, le,@) sum[d:][30s][1d]",
+        "1:30: parse error: unexpected \"<Item 57385>\" <op:@> in grouping op"
+        "ts, expected label"),
+    ERR("{{", "1:2: parse error: unexpected left brace '{'"),
+    ERR("sum by (,) (Inf)",
+        "1:9: parse error: unexpected \",\" in grouping opts, expected label"),
+    ERR("-1 offset 1h",
+        "1:2: parse error: offset modifier must be preceded by an instant vec"
+        "tor selector or range vector selector or a subquery"),
+    ERR("'q\\''-1",
+        "1:1: parse error: binary expression must contain only scalar and ins"
+        "tant vector types"),
+    ERR("x{job=~}",
+        "1:8: parse error: unexpected \"}\" in label matching, expected strin"
+        "g"),
+    ERR("pi(b)",
+        "1:1: parse error: expected 0 argument(s) in call to \"pi\", got 1"),
+    ERR("group_left", "1:1: parse error: unexpected <group_left>"),
+    ERR("topk by (a,)m=(vector())",
+        "1:13: parse error: unexpected identifier \"m\" in aggregation"),
+    ERR(")", "1:2: parse error: unexpected right parenthesis ')'"),
+    ERR("by[5m] offset 5",
+        "1:15: parse error: unexpected number \"5\" in offset, expected durat"
+        "ion"),
+    ERR("+sum <= bool bottomk(foo :bar) by (job,))[0s:]",
+        "1:26: parse error: unexpected metric identifier \":bar\" in aggregat"
+        "ion"),
+    ERR("abs(.5, and{})",
+        "1:1: parse error: expected 1 argument(s) in call to \"abs\", got 2"),
+    ERR("offset{b\".+\",}",
+        "1:9: parse error: unexpected string \"\\\".+\\\"\" in label matching"
+        ", expected label matching operator"),
+    ERR("1x3", "1:1: parse error: bad number or duration syntax: \"1\""),
+    ERR("group(and{}[1y])",
+        "1:7: parse error: expected type instant vector in aggregation expres"
+        "sion, got range vector"),
+    ERR("sum by () (2.5 * bool group_right(,) foo:bar)[0s] offset 5m",
+        "1:23: parse error: unexpected <group_right> in aggregation"),
+    ERR("rate( x10)",
+        "1:7: parse error: expected type range vector in call to function \"r"
+        "ate\", got instant vector"),
+    ERR("5m", "1:1: parse error: unexpected duration \"5m\""),
+    ERR("abs()",
+        "1:1: parse error: expected 1 argument(s) in call to \"abs\", got 0"),
+    ERR("1 + bool group_right \"s\"",
+        "1:10: parse error: unexpected <group_right>"),
+    ERR("\"", "1:1: parse error: unterminated quoted string"),
+    ERR(".5 >= on(le) and",
+        "1:1: parse error: vector matching only allowed between instant vecto"
+        "rs"),
+    ERR("up{a!\"\",}",
+        "1:5: parse error: unexpected character after '!' inside braces: '\"'"),
+    ERR("{", "1:2: parse error: unexpected end of input inside braces"),
+    ERR("(abs(.5,, Inf))",
+        "1:8: parse error: trailing commas not allowed in function call args"),
+    ERR("up[30s] @ 100 @ 1.5",
+        "1:1: parse error: @ <timestamp> may not be set multiple times"),
+    ERR("label_replace()",
+        "1:1: parse error: expected 5 argument(s) in call to \"label_replace"
+        "\", got 0"),
+    ERR("clamp()",
+        "1:1: parse error: expected 3 argument(s) in call to \"clamp\", got 0"),
+    ERR("1@",
+        "1:3: parse error: unexpected end of input in @, expected timestamp"),
+    ERR("1 >= bool ignoring(sum job, le) nan",
+        "1:24: parse error: unexpected identifier \"job\" in grouping opts, e"
+        "xpected \",\" or \")\""),
+    ERR("Inf > (bottomk by (a,) (-1 + group_left 2.5))",
+        "1:30: parse error: unexpected <group_left> in aggregation"),
+    ERR("sum by (le() (max(-1)[ \"s\"[1y])[1d:1m]",
+        "1:11: parse error: unexpected \"(\" in grouping opts, expected \",\""
+        " or \")\""),
+    ERR("quantile_over_time(1)",
+        "1:1: parse error: expected 2 argument(s) in call to \"quantile_over_"
+        "time\", got 1"),
+    ERR("/", "1:1: parse error: unexpected <op:/>"),
+    ERR("{Inf start()!~",
+        "1:6: parse error: unexpected identifier \"start\" in label matching,"
+        " expected label matching operator"),
+    ERR("by atan2 ignoring(on, job, a) group_right(sum, b, le, topk without ("
+        "le,) (2.5[100ms] offset 5m)[0s:1m]",
+        "1:60: parse error: unexpected <without> in grouping opts, expected "
+        "\",\" or \")\""),
+    ERR("+label_join(1e3)",
+        "1:2: parse error: expected at least 3 argument(s) in call to \"label"
+        "_join\", got 1"),
+    ERR("holt_winters(by{})",
+        "1:1: parse error: expected 3 argument(s) in call to \"holt_winters\""
+        ", got 1"),
+    ERR("`", "1:1: parse error: unterminated raw string"),
+    ERR("label_replace(Inf, histogram_quantile(1)[100ms:1m])",
+        "1:1: parse error: expected 5 argument(s) in call to \"label_replace"
+        "\", got 2"),
+    ERR("start{a!~'y', __name__=\"\", b!'y',}",
+        "1:29: parse error: unexpected character after '!' inside braces: '\\"
+        "''"),
+    ERR("sum{job}!~`z`}",
+        "1:8: parse error: unexpected \"}\" in label matching, expected label"
+        " matching operator"),
+    ERR("1 3", "1:3: parse error: unexpected number \"3\""),
+    ERR("+start{}[1w @ 100[5]",
+        "1:13: parse error: unexpected \"<Item 57385>\" <op:@> in subquery or"
+        " range, expected \":\" or \"]\""),
+    ERR("by{b=x\"x}",
+        "1:6: parse error: unexpected identifier \"x\" in label matching, exp"
+        "ected string"),
+    ERR("x[5m:][100ms:]",
+        "1:1: parse error: subquery is only allowed on instant vector, got ma"
+        "trix instead"),
+    ERR("sum offset 1h[1w][5] @ 100",
+        "1:14: parse error: no offset modifiers allowed before range"),
+    ERR("-offset{b!=\"!x\", j\"ob!~\".+\",}[1h] offset 5m",
+        "1:19: parse error: unexpected string \"\\\"ob!~\\\"\" in label match"
+        "ing, expected label matching operator"),
+    ERR("histogram_quantile(group(stddev(up, I,f) <= bool absent_over_time(by"
+        ", and, nan), x{job=~\"x\", b=~\"a|b\"}[1d:][30s] @ 100))",
+        "1:26: parse error: wrong number of arguments for aggregate expressio"
+        "n provided, expected 1, got 3"),
+    ERR("round()",
+        "1:1: parse error: expected at least 1 argument(s) in call to \"round"
+        "\", got 0"),
+    ERR("label_join(0x10, up{})[1w:1m]",
+        "1:1: parse error: expected at least 3 argument(s) in call to \"label"
+        "_join\", got 2"),
+    ERR("sum{job!~\"\", b=~\"\"}[1h30m] @* 100[1h:] + bool Inf @ 1.5 == (1e3["
+        "1h30m] offset 5m)",
+        "1:29: parse error: unexpected <op:*> in @, expected timestamp"),
+    ERR("x{} offset x1h ",
+        "1:12: parse error: unexpected identifier \"x1h\" in offset, expected"
+        " duration"),
+    ERR("label_join()",
+        "1:1: parse error: expected at least 3 argument(s) in call to \"label"
+        "_join\", got 0"),
+    ERR("{ != ",
+        "1:3: parse error: unexpected <op:!=> in label matching, expected ide"
+        "ntifier or \"}\""),
+    ERR("x[1d", "1:5: parse error: unclosed left bracket"),
+    ERR("{ms`r\\a` ",
+        "1:4: parse error: unexpected string \"`r\\\\a`\" in label matching, "
+        "expected label matching operator"),
+    ERR("+", "1:2: parse error: unexpected end of input"),
+    ERR("stddev (offset  stddev (by{}, Inf)[1.5m:])[5m] @ 100",
+        "1:17: parse error: unexpected <aggr:stddev> in aggregation"),
+    ERR("(um@ 1.5[1h30m])[0s]",
+        "1:9: parse error: no @ modifiers allowed before range"),
+    ERR("max(\"s\")",
+        "1:5: parse error: expected type instant vector in aggregation expres"
+        "sion, got string"),
+    ERR("by{__name__!~\".*:, __name__!=\"\",} % nan / count_values without ()"
+        " (-rate(by{b!~\".*\",}, -1, -1)~ up{})",
+        "1:31: parse error: unexpected string \"\\\",} % nan \"... in label m"
+        "atching, expected \",\" or \"}\""),
+    ERR("histogram_quantile()",
+        "1:1: parse error: expected 2 argument(s) in call to \"histogram_quan"
+        "tile\", got 0"),
+    ERR("{jo!=\"\"x\"}",
+        "1:8: parse error: unexpected identifier \"x\" in label matching, exp"
+        "ected \",\" or \"}\""),
+    ERR("of+fset{}@ @ 1.5",
+        "1:12: parse error: unexpected \"<Item 57385>\" <op:@> in @, expected"
+        " timestamp"),
+    ERR("abs(by{b=\"x\", b!~`z`}[1w], foo:bar, up)",
+        "1:1: parse error: expected 1 argument(s) in call to \"abs\", got 3"),
+    ERR("-2.5[1h[", "1:8: parse error: unexpected left bracket '['"),
+    ERR("(x{b=~\"x\", __nam\"e__!~`z`, a!=\".+\"}[30s])",
+        "1:17: parse error: unexpected string \"\\\"e__!~`z`,\"... in label m"
+        "atching, expected label matching operator"),
+    ERR("up[1d:1,m]",
+        "1:7: parse error: unexpected number \"1\" in subquery selector, expe"
+        "cted duration or \"]\""),
+    ERR(".5 % bool -1",
+        "1:4: parse error: bool modifier can only be used on comparison opera"
+        "tors"),
+    ERR("^", "1:1: parse error: unexpected <op:^>"),
+    ERR("0x1f and Inf ",
+        "1:1: parse error: set operator \"and\" not allowed in binary scalar "
+        "expression"),
+    ERR("sum(offset{__name__!~\".*\"}1d:1m] % on(le, b) up{job='y', __name__="
+        "\"a|b\", __name__!~\"a|b\"}[1y] @ 100) by (b le, job)[1.5m:1m]",
+        "1:27: parse error: unexpected duration \"1d\" in aggregation"),
+    ERR("topk by ,) (Inf * max(1)[1d:1m]}",
+        "1:9: parse error: unexpected \",\" in grouping opts, expected \"(\""),
+    ERR("-1@[1d",
+        "1:4: parse error: unexpected \"[\" in @, expected timestamp"),
+    ERR("stddev(start{b=`z`, job!=\"\", b!~\"a|b\"}, offset > bool x{} and ig"
+        "noring(job, le, b,) group_left (1) ^ bool on(le, job) Inf[1y] @ 100["
+        "1h30m:]) without (,)",
+        "1:97: parse error: unexpected number \"1\" in grouping opts, expecte"
+        "d label"),
+    ERR("foo(> bool on(sum,) -1 offset 1h",
+        "1:5: parse error: unexpected <op:>>"),
+    ERR("(sum offset -/5m)",
+        "1:14: parse error: unexpected <op:/> in offset, expected duration"),
+    ERR("by{a!='y'=, a='y', b!~``,}",
+        "1:10: parse error: unexpected \"=\" in label matching, expected \","
+        "\" or \"}\""),
+    ERR("\"s\"[30s:]",
+        "1:1: parse error: subquery is only allowed on instant vector, got st"
+        "ring instead"),
+    ERR("stddev without on, sum) ~(nan)",
+        "1:16: parse error: unexpected <on> in grouping opts, expected \"(\""),
+    ERR("clamp(+sort(), sum)",
+        "1:1: parse error: expected 3 argument(s) in call to \"clamp\", got 2"),
+    ERR("round(-1)",
+        "1:7: parse error: expected type instant vector in call to function "
+        "\"round\", got scalar"),
+    ERR("quantile_over_time(start, -1)",
+        "1:20: parse error: expected type scalar in call to function \"quanti"
+        "le_over_time\", got instant vector"),
+    ERR("1 <= on(b, job, sum,) 0x10",
+        "1:3: parse error: comparisons between scalars must use BOOL modifier"),
+    ERR("m\"s\"", "1:2: parse error: unexpected string \"\\\"s\\\"\""),
+    ERR("topk(offset) by sum, a)",
+        "1:17: parse error: unexpected <aggr:sum> in grouping opts, expected "
+        "\"(\""),
+    ERR("bottomk by^ (le, on) (++.5 and start{,})",
+        "1:11: parse error: unexpected <op:^> in grouping opts, expected \"("
+        "\""),
+    ERR("and{job=!~`z`, b=~\"+\",}[30s]",
+        "1:9: parse error: unexpected <op:!~> in label matching, expected str"
+        "ing"),
+    ERR("-1[1d::m]", "1:7: parse error: unexpected colon ':'"),
+    ERR("(avg (1 * on(b, on, job) nan)) % b:ol max(x, (nan))",
+        "1:39: parse error: unexpected <aggr:max>"),
+    ERR("ad != on(a, b,) group_left(b, on, job) 2.5[1y:][1w:=m] == bool group"
+        "_right(on, sum,) x{b=~\"x\", job=~'y',}",
+        "1:52: parse error: unexpected \"=\" in subquery selector, expected d"
+        "uration or \"]\""),
+    ERR("{b!~'', __name__=~\"a|b\", a!~\"a|(\"}",
+        "1:26: parse error: error parsing regexp: missing closing ): `^(?:a|("
+        ")$`"),
+    ERR("(abs(+group(0x10, offset without (a, on,)))",
+        "1:26: parse error: unexpected <without> in aggregation"),
+    ERR("and[1h:] and b\"ool max(sum{a=\"\", a!~\"\",})[1h30m:]",
+        "1:15: parse error: unexpected string \"\\\"ool max(s\"..."),
+    ERR("by[1h] offset =5m",
+        "1:15: parse error: unexpected \"=\" in offset, expected duration"),
+    ERR("!=", "1:1: parse error: unexpected <op:!=>"),
+    ERR("label_replace(up)",
+        "1:1: parse error: expected 5 argument(s) in call to \"label_replace"
+        "\", got 1"),
+    ERR("count_values((group(start{a=~\".+\", __name__=`z`, a!~\"x\"}, (by{a="
+        "~\"x\", __name__=\".*\", __name__=\".*\"}) by (yb, le, sum)), Inf[1h"
+        "30m:][5m] offset 5m) @ 1.5",
+        "1:102: parse error: unexpected <by> in aggregation"),
+    ERR("(topk without (b, sum,) (x, up))",
+        "1:26: parse error: expected type scalar in aggregation parameter, go"
+        "t instant vector"),
+    ERR("x[1d] offset 5m offset -5m",
+        "1:1: parse error: offset may not be set multiple times"),
+    ERR("sum`{a!~\".+\", b!~`z~`,}",
+        "1:4: parse error: unexpected string \"`{a!~\\\".+\\\",\"..."),
+    ERR("sum(1e3, (quantileby (on) (Inf{,}, sum{}))[1y]) by- (on, job)",
+        "1:23: parse error: unexpected <on> in aggregation"),
+    ERR("by{job\".*\", job!=\"\"}[1[h] offset 5m",
+        "1:7: parse error: unexpected string \"\\\".*\\\"\" in label matching"
+        ", expected label matching operator"),
+    ERR("sort(\"s\")",
+        "1:6: parse error: expected type instant vector in call to function "
+        "\"sort\", got string"),
+    ERR("rate(Inf)",
+        "1:6: parse error: expected type range vector in call to function \"r"
+        "ate\", got scalar"),
+    ERR("sum[1h1m^]",
+        "1:9: parse error: unexpected <op:^> in subquery or range, expected "
+        "\":\" or \"]\""),
+    ERR("(and) - label_join(start, x{}, Inf) or (up and x) and bool ignoring("
+        "b, job, on,) up{a=~\".*\", b!=`z`,}",
+        "1:27: parse error: expected type string in call to function \"label_"
+        "join\", got instant vector"),
+    ERR("up{__name__!~\"[+\", b=~\"~.+\",}",
+        "1:4: parse error: error parsing regexp: missing closing ]: `[+)$`"),
+    ERR("{=~ `{ #c\n ",
+        "1:2: parse error: unexpected <op:=~> in label matching, expected ide"
+        "ntifier or \"}\""),
+    ERR("abs(sum{a=~`z`, b!='y'}[1w:] offset -5m)",
+        "1:5: parse error: expected type instant vector in call to function "
+        "\"abs\", got range vector"),
+    ERR("time(sum, Inf, 1)",
+        "1:1: parse error: expected 0 argument(s) in call to \"time\", got 3"),
+    ERR("quantile(2..5) by (le, sum, on)",
+        "1:12: parse error: unexpected number \".5\" in aggregation"),
+    ERR("max (^nan{__name__=\".+\", a=~\"\",}, max(Inf)[1h30m] > ignoring() ("
+        "sum{job=~\".+\", b!=\"x,}[1y]))",
+        "1:6: parse error: unexpected <op:^> in aggregation"),
+    ERR("day_of_week(1, x{b=\".+\"})",
+        "1:1: parse error: expected at most 1 argument(s) in call to \"day_of"
+        "_week\", got 2"),
+    ERR("(Inf ^ bool ignoring(a, on, sum) and[1y] offset *5m offset -5mm)",
+        "1:49: parse error: unexpected <op:*> in offset, expected duration"),
+    ERR("(avg by (:e, job,) (and offset- -5m, start)[5] offset 5m)",
+        "1:10: parse error: unexpected metric identifier \":e\" in grouping o"
+        "pts, expected label"),
+    ERR("{ #c\n!~ ",
+        "2:1: parse error: unexpected <op:!~> in label matching, expected ide"
+        "ntifier or \"}\""),
+    ERR("and{job=~\"*\"}",
+        "1:5: parse error: error parsing regexp: missing argument to repetiti"
+        "on operator: `*`"),
+    ERR("and{b\"x\".,}",
+        "1:6: parse error: unexpected string \"\\\"x\\\"\" in label matching,"
+        " expected label matching operator"),
+    ERR("(clamp())[1h30m/1m][100ms] offset 5m",
+        "1:16: parse error: unexpected <op:/> in subquery or range, expected "
+        "\":\" or \"]\""),
+    ERR("foo:bar < on(a,- on,) \"s\"[100ms:1m] @ 1.5[1d offset 5m",
+        "1:16: parse error: unexpected <op:-> in grouping opts, expected labe"
+        "l"),
+    ERR("sum by () ()[1y] / -1 offset -5m[1h:] or on(sum, job, a,) count_valu"
+        "es without (on, b, job) (sum)[0s] @ 100",
+        "1:1: parse error: no arguments for aggregate expression provided"),
+    ERR("(Inf) unless bo-ol stddev(1e3) withut (on)[1y:1m][1h30m] offset 5m",
+        "1:20: parse error: unexpected <aggr:stddev>"),
+    ERR("sum or on(a, job,) avg by (on) `(up{a=~\".+\", __name__=~\"\", b!~`z"
+        "`,}) @ end()",
+        "1:32: parse error: unexpected string \"`(up{a=~\\\".\"... in aggrega"
+        "tion"),
+    ERR("stddev without b) (2.5, foo:bar{}[1y:])",
+        "1:16: parse error: unexpected identifier \"b\" in grouping opts, exp"
+        "ected \"(\""),
+    ERR("histogram quantile(!oo:bar{a!=\"x\",} offset -5m) @ 1.5",
+        "1:11: parse error: unexpected <aggr:quantile>"),
+    ERR("\"\\U0001F600\" @5m ? *",
+        "1:15: parse error: unexpected duration \"5m\" in @, expected timesta"
+        "mp"),
+    ERR("{} ^ bool sum without (a@, b,) (.5[1.5m], clamp(by{job=`z`, __name__"
+        "!=\"\".*\", a=~\".+\",}))[1w:1m]",
+        "1:25: parse error: unexpected \"<Item 57385>\" <op:@> in grouping op"
+        "ts, expected \",\" or \")\""),
+    ERR("x{__name__=~\".*\",} < ignoring( group_left nan and x[5m] @ 100[5m]^"
+        " offset 5m",
+        "1:43: parse error: unexpected number \"nan\" in grouping opts, expec"
+        "ted \",\" or \")\""),
+    ERR("an\"d{a=`z`, b!=\"a^|b\",}",
+        "1:3: parse error: unexpected string \"\\\"d{a=`z`, \"..."),
+    ERR("x{a!=\".+\", \"job!=\".[+\"}",
+        "1:12: parse error: unexpected string \"\\\"job!=\\\"\" in label matc"
+        "hing, expected identifier or \"}\""),
+    ERR("+start{__nam__!~\").+\"}",
+        "1:8: parse error: error parsing regexp: unexpected ): `^(?:).+)$`"),
+    ERR("quantile by (job, a, sum) /(by{__name__!='y', b!=\"a@|b\",} unless i"
+        "gnoring() sum[1y] @ 100, and)",
+        "1:27: parse error: unexpected <op:/> in aggregation"),
+    ERR("Inf - on(job, sum,) group_left(sum) +offset",
+        "1:5: parse error: label \"sum\" must not occur in ON and GROUP claus"
+        "e at once"),
+    ERR("(offset[1w:1m)[1y=",
+        "1:14: parse error: unexpected \")\" in subquery selector, expected "
+        "\"]\""),
+    ERR("sum(day_of_week(x{__name__=\".*\",}, x, (foo:bar{})))",
+        "1:5: parse error: expected at most 1 argument(s) in call to \"day_of"
+        "_week\", got 3"),
+    ERR("quantile(+Inf == bool up ^ x{a!=\"\", __name__!~\".+\", __name__=`z`"
+        "}[1y:*1m], 0x10[1y:][1y:] < bool group_right sum[30s] offset 5m) wit"
+        "hout (b, on,)",
+        "1:70: parse error: unexpected <op:*> in subquery selector, expected "
+        "duration or \"]\""),
+    ERR("(offset) and +start * bool ignoring(a,) group_right (x) >= bool ~rou"
+        "p without (on, a,) (Inf)",
+        "1:57: parse error: unexpected <op:>=>"),
+    ERR("(-1[1d-:1m])[1y:][1h)",
+        "1:7: parse error: unexpected <op:-> in subquery or range, expected "
+        "\":\" or \"]\""),
+    ERR("+count_values(start{job!=\".+\",}, start offset 1h % .5) by ()",
+        "1:15: parse error: expected type string in aggregation parameter, go"
+        "t instant vector"),
+    ERR("avg by *(sum, on,) (pi(nan{__name__=~\".*\", job!~\"\"}[1h30m:], up{"
+        ",}, 1 - by[1.5] offset 5m))",
+        "1:8: parse error: unexpected <op:*> in grouping opts, expected \"(\""),
+    ERR("\"\\u00e9\"#c\n @ offset",
+        "2:4: parse error: unexpected <offset> in @, expected timestamp"),
+    ERR("-quantile by (le sum) (Inf) >= ignoring(job, b) foo:ba=r{__name__=~'"
+        "y', job=\"x\",} @ end()[5] @ 100",
+        "1:18: parse error: unexpected <aggr:sum> in grouping opts, expected "
+        "\",\" or \")\""),
+    ERR("round(\"s\", clamp(\"s\" atan2 {a!=`z`, __name__!~\".*\"} <= bool +b"
+        "y, -0x10 * foo:bar, x{} atan2 bool 1e3), up{a!=\".*\", a!=\".+\",})",
+        "1:1: parse error: expected at most 2 argument(s) in call to \"round"
+        "\", got 3"),
+    ERR("sum by (b)+ (sum{job!='y', __nae__!~\".+\", b=~\"a|b\"}, -1 < avg(up"
+        ", 1e3[1d] @ 100))",
+        "1:11: parse error: unexpected <op:+> in aggregation"),
+    ERR("absent_over_time(\"s\")",
+        "1:18: parse error: expected type range vector in call to function \""
+        "absent_over_time\", got string"),
+    ERR("avg(and, foo(group(@{,}, .5), -sum{b='y', __name__!=\"\", a!=\".@+\""
+        ",}) @ start()) without ()",
+        "1:20: parse error: unexpected \"<Item 57385>\" <op:@> in aggregation"),
+    ERR("ignoring", "1:1: parse error: unexpected <ignoring>"),
+    ERR("by{a!=\"\", __name`__=\"x\", __name__=`z`}",
+        "1:17: parse error: unexpected string \"`__=\\\"x\\\", _\"... in labe"
+        "l matching, expected label matching operator"),
+    ERR("clamp(0x10) and {b!=\".+\", job=\".+\"}[1w: == bool ignoring(b) stdd"
+        "ev (tart)",
+        "1:41: parse error: unexpected <op:==> in subquery selector, expected"
+        " duration or \"]\""),
+    ERR("up{job!=\"a|b\",}[1w:+][5:]",
+        "1:20: parse error: unexpected <op:+> in subquery selector, expected "
+        "duration or \"]\""),
+    ERR("count_values(quantile without (le,) (up[1h], foo:bar{job=\".*\", b=`"
+        "z`})) without (job,^ b, sum)",
+        "1:86: parse error: unexpected <op:^> in grouping opts, expected labe"
+        "l"),
+    ERR("sta\"rt{a=~\"\", a=`z`, job=\"a|b\",}",
+        "1:4: parse error: unexpected string \"\\\"rt{a=~\\\"\""),
+    ERR("by[100m+s:][5] @ 10y0[5m][1w] @ 100",
+        "1:8: parse error: unexpected <op:+> in subquery or range, expected "
+        "\":\" or \"]\""),
+    ERR("avg(foo:bar) without (a, on, job,) \"or on(,) group_left(on, le, b,)"
+        " foo:bar[30s] unless bool group_right and{b=`z`, b=~\".+\"}[5] % ({}"
+        "[1.5m:1m] offset -5m)",
+        "1:36: parse error: unexpected string \"\\\"or on(,) \"..."),
+    ERR("histogram_quantile(Inf, +((2.5)), {job='y', b=\"x\", __name__!~\".*"
+        "\"})",
+        "1:1: parse error: expected 2 argument(s) in call to \"histogram_quan"
+        "tile\", got 3"),
+    ERR("08 offset ",
+        "1:11: parse error: unexpected end of input in offset, expected durat"
+        "ion"),
+    ERR("label_replace(-1, foo:bar[100ms] offset 5m / x, and{job!=\"x\", b=\""
+        "x\", a=\".*\"}[100ms:1m])",
+        "1:1: parse error: expected 5 argument(s) in call to \"label_replace"
+        "\", got 3"),
+    ERR("rate@ ms:",
+        "1:7: parse error: unexpected metric identifier \"ms:\" in @, expecte"
+        "d timestamp"),
+    ERR("f\"oobar{a=~\".+\", a!=\".*\"}",
+        "1:2: parse error: unexpected string \"\\\"oobar{a=~\"..."),
+    ERR("-1\"\\101\"",
+        "1:3: parse error: unexpected string \"\\\"\\\\101\\\"\""),
+    ERR("atan2", "1:1: parse error: unexpected <op:atan2>"),
+    ERR("\"\\z\"", "1:1: parse error: unknown escape sequence U+007A 'z'"),
+    ERR("==", "1:1: parse error: unexpected <op:==>"),
+    ERR(": \"s\\x41\" ",
+        "1:3: parse error: unexpected string \"\\\"s\\\\x41\\\"\""),
+    ERR("1e999",
+        "1:1: parse error: error parsing number: strconv.ParseFloat: parsing "
+        "\"1e999\": value out of range"),
+    ERR("and sum ", "1:5: parse error: unexpected <aggr:sum>"),
+    ERR("ms\"\\u00e9\"",
+        "1:3: parse error: unexpected string \"\\\"\\\\u00e9\\\"\""),
+    ERR("\"é\" ` ` \"", "1:6: parse error: unexpected string \"` `\""),
+    ERR("by\"é\"", "1:3: parse error: unexpected string \"\\\"é\\\"\""),
+    ERR("08 topk", "1:4: parse error: unexpected <aggr:topk>"),
+    ERR("0 \"\\U0001F600\"",
+        "1:3: parse error: unexpected string \"\\\"\\\\U0001F60\"..."),
+    ERR("\" 5m \\ 1h30m:",
+        "1:1: parse error: unknown escape sequence U+0020 ' '"),
+    ERR("\" 'q\\'' !=", "1:1: parse error: unknown escape sequence U+0027 '''"),
+    ERR("1!=!'q\\''",
+        "1:4: parse error: unexpected character after '!': '\\''"),
+    ERR("\"\\U0001F600\"' 0x1f \\-1 ",
+        "1:13: parse error: unknown escape sequence U+002D '-'"),
+    ERR("\"\\101\" \" \" 5",
+        "1:8: parse error: unexpected string \"\\\" \\\"\""),
+    ERR("\"\\101\" \" xgroup_left\"s\\x41\" y{a=\"b\"}",
+        "1:8: parse error: unexpected string \"\\\" xgroup_l\"..."),
+    ERR("bywithout== bool ignoring!= ",
+        "1:26: parse error: unexpected <op:!=> in grouping opts, expected \"("
+        "\""),
+    ERR("offset@ `r\\a`{0x1f",
+        "1:9: parse error: unexpected string \"`r\\\\a`\" in @, expected time"
+        "stamp"),
+    ERR("`r\\a` @ ==:",
+        "1:9: parse error: unexpected <op:==> in @, expected timestamp"),
+    ERR("08\"\"==y{a=\"b\"}==",
+        "1:3: parse error: unexpected string \"\\\"\\\"\""),
+    ERR("{ ' '08",
+        "1:3: parse error: unexpected string \"' '\" in label matching, expec"
+        "ted identifier or \"}\""),
+    ERR("{\"\\101\"end()1e5** ",
+        "1:2: parse error: unexpected string \"\\\"\\\\101\\\"\" in label mat"
+        "ching, expected identifier or \"}\""),
+    ERR("sum` é\"\\u00e9\"\\ \"\\101\" -1`r\\a` ",
+        "1:4: parse error: unexpected string \"` é\\\"\\\\u00e9\"..."),
+    ERR("1@by and ",
+        "1:3: parse error: unexpected <by> in @, expected timestamp"),
+    ERR("\"é\" offset unless ",
+        "1:13: parse error: unexpected <op:unless> in offset, expected durati"
+        "on"),
+    ERR("x\" atan2topk unless= \"",
+        "1:2: parse error: unexpected string \"\\\" atan2top\"..."),
+    ERR("{\"é\"$@ `r\\a`1h30m unless",
+        "1:2: parse error: unexpected string \"\\\"é\\\"\" in label matching,"
+        " expected identifier or \"}\""),
+    ERR("{ \"s\\x41\"' ",
+        "1:3: parse error: unexpected string \"\\\"s\\\\x41\\\"\" in label ma"
+        "tching, expected identifier or \"}\""),
+    ERR("ms!=ignoring.5e-3",
+        "1:13: parse error: unexpected number \".5e-3\" in grouping opts, exp"
+        "ected \"(\""),
+    ERR("1 @!= ",
+        "1:4: parse error: unexpected <op:!=> in @, expected timestamp"),
+    ERR("{sum \"é\"by =~ ",
+        "1:6: parse error: unexpected string \"\\\"é\\\"\" in label matching,"
+        " expected label matching operator"),
+    ERR("\"s\\x41\"offset offset end() ",
+        "1:15: parse error: unexpected <offset> in offset, expected duration"),
+    ERR("topk offset \"\\u00e9\"^ignoring ",
+        "1:13: parse error: unexpected string \"\\\"\\\\u00e9\\\"\" in offset"
+        ", expected duration"),
+    ERR("\"\\u00e9\"'\\", "1:9: parse error: escape sequence not terminated"),
+    ERR("{ \"\\U0001F600\" `r\\a` Inf1h30m!=\"é\" ",
+        "1:3: parse error: unexpected string \"\\\"\\\\U0001F60\"... in label"
+        " matching, expected identifier or \"}\""),
+    ERR("sum without ",
+        "1:13: parse error: unexpected end of input in grouping opts, expecte"
+        "d \"(\""),
+    ERR("{\"\\u00e9\" on",
+        "1:2: parse error: unexpected string \"\\\"\\\\u00e9\\\"\" in label m"
+        "atching, expected identifier or \"}\""),
+    ERR("without08 \"{Inf \"\\z\" 'q\\'' ",
+        "1:11: parse error: unexpected string \"\\\"{Inf \\\"\""),
+    ERR("unless\" :sum\"é\"1 ",
+        "1:7: parse error: unexpected string \"\\\" :sum\\\"\""),
+    ERR("rate offset !=!~by08 ]by",
+        "1:13: parse error: unexpected <op:!=> in offset, expected duration"),
+    ERR("\"\\U0001F600\" @\"s\\x41\" 1e999 + ",
+        "1:15: parse error: unexpected string \"\\\"s\\\\x41\\\"\" in @, expe"
+        "cted timestamp"),
+    ERR("topk without by \"\\z\"[",
+        "1:14: parse error: unexpected <by> in grouping opts, expected \"(\""),
+    ERR("and *on \"é\") 'q\\'' (,",
+        "1:9: parse error: unexpected string \"\\\"é\\\"\" in grouping opts, "
+        "expected \"(\""),
+    ERR("{ ignoring1e5 \"\\u00e9\" é bool#c\n `r\\a` ",
+        "1:15: parse error: unexpected string \"\\\"\\\\u00e9\\\"\" in label "
+        "matching, expected label matching operator"),
+    ERR("x0 \" ? bool.5e-3$\"s\\x41\" ",
+        "1:4: parse error: unexpected string \"\\\" ? bool.5\"..."),
+    ERR("x \" (} }\"\\u00e9\"? ",
+        "1:3: parse error: unexpected string \"\\\" (} }\\\"\""),
+    ERR("sum offset@ *ms ",
+        "1:11: parse error: unexpected \"<Item 57385>\" <op:@> in offset, exp"
+        "ected duration"),
+    ERR("topk\" group_left ( sum\"\\z\"",
+        "1:5: parse error: unexpected string \"\\\" group_le\"..."),
+    ERR("5\"start() 08 ' \"é\" ",
+        "1:2: parse error: unexpected string \"\\\"start() 0\"..."),
+    ERR("sum(atan2", "1:5: parse error: unexpected <op:atan2> in aggregation"),
+    ERR("{ and \"\\U0001F600\"",
+        "1:7: parse error: unexpected string \"\\\"\\\\U0001F60\"... in label"
+        " matching, expected label matching operator"),
+    ERR("\"\\U0001F600\" ^ on -\"s\\x41\"1e9991e999 Inf",
+        "1:19: parse error: unexpected <op:-> in grouping opts, expected \"("
+        "\""),
+    ERR("\"\\101\" \"bool\"é\" !~ *",
+        "1:8: parse error: unexpected string \"\\\"bool\\\"\""),
+    ERR("msInf and on without `r\\a`",
+        "1:14: parse error: unexpected <without> in grouping opts, expected "
+        "\"(\""),
+    ERR("abs \"5Inf\"s\\x41\"=~ ",
+        "1:5: parse error: unexpected string \"\\\"5Inf\\\"\""),
+    ERR("on5' topkéunless' ",
+        "1:4: parse error: unexpected string \"' topkéunl\"..."),
+    ERR("'!~[\\0x1f ms  offset ",
+        "1:1: parse error: illegal character U+0078 'x' in escape sequence"),
+    ERR("\"é\" \" @Inf} )\"\\z\" ",
+        "1:6: parse error: unexpected string \"\\\" @Inf} )\\\"\""),
+    ERR("{ group_left \"s\\x41\" { `r\\a`!-1 \\ ",
+        "1:14: parse error: unexpected string \"\\\"s\\\\x41\\\"\" in label m"
+        "atching, expected label matching operator"),
+    ERR("'q\\''^ignoring+ group_left , '",
+        "1:15: parse error: unexpected <op:+> in grouping opts, expected \"("
+        "\""),
+    ERR(": \" `r\\a` `r\\a`\"\\101\"",
+        "1:3: parse error: unexpected string \"\\\" `r\\\\a` `r\"..."),
+    ERR("\"\\101\" @ and ] sum @ 1e5",
+        "1:10: parse error: unexpected <op:and> in @, expected timestamp"),
+    ERR("\"\\101\" \"^ ] abs \"\\z\" \"é\"",
+        "1:8: parse error: unexpected string \"\\\"^ ] abs \\\"\""),
+    ERR("0x1f and ignoring group_left ",
+        "1:19: parse error: unexpected <group_left> in grouping opts, expecte"
+        "d \"(\""),
+    ERR("' ) end()\"\\u00e9\"=\\.5e-3 ",
+        "1:1: parse error: unknown escape sequence U+002E '.'"),
+    ERR(": offset== !~ \"\\z\" .5e-3- ",
+        "1:9: parse error: unexpected <op:==> in offset, expected duration"),
+    ERR("topky{a=\"b\"} offset\"\\101\"atan2",
+        "1:20: parse error: unexpected string \"\\\"\\\\101\\\"\" in offset, "
+        "expected duration"),
+    OK("p", "p"),
+    OK(":", ":"),
+    OK("1", "1"),
+    OK("n", "n"),
+    OK("up", "up"),
+    OK("-1", "-1"),
+    OK(": ", ":"),
+    OK("ms ", "ms"),
+    OK("\"é\"", "\"é\""),
+    OK("abs5 ", "abs5"),
+    OK(".5e-3", "0.0005"),
+    OK("rate ", "rate"),
+    OK("(up{})", "(up)"),
+    OK("y{a=\"b\"}", "y{a=\"b\"}"),
+    OK("foo:bamr", "foo:bamr"),
+    OK("\"\\u00e9\"", "\"é\""),
+    OK("\"\\101\" \n ", "\"A\""),
+    OK("um{job=~\"x\"}", "um{job=~\"x\"}"),
+    OK("\"\\U0001F600\"", "\"😀\""),
+    OK("offset @ end()", "offset @ end()"),
+    OK("start[1w] @ 100", "start[1w] @ 100.000"),
+    OK("bottomk(1, and)", "bottomk(1, and)"),
+    OK("up{a!~\".+\",}[30s]", "up{a!~\".+\"}[30s]"),
+    OK("offset{b!=\".+\", a!~\".+\",}", "offset{a!~\".+\",b!=\".+\"}"),
+    OK("by{b!='y', job=~\"\", a!=\".+\"}", "by{a!=\".+\",b!=\"y\",job=~\"\"}"),
+    OK("time() ^ start{b!=\".+\", b=~'y', b=\".*\"}",
+       "time() ^ start{b!=\".+\",b=\".*\",b=~\"y\"}"),
 };
 
 /*
