@@ -46,7 +46,7 @@ struct tr_promql_error {
  * arena is reset) and TR_OK is returned. On bad input returns TR_EINVAL,
  * fills perr (may be NULL) and sets err (may be NULL) to the Prometheus
  * text "<line>:<col>: parse error: <msg>". TR_ENOMEM when the arena is
- * exhausted. *out is NULL on any error.
+ * exhausted, TR_ELIMIT for input over 2 GiB. *out is NULL on any error.
  */
 int tr_promql_parse(const char *query, size_t len, struct tr_arena *arena,
                     struct tr_promql_node **out, struct tr_promql_error *perr,
