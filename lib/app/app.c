@@ -28,6 +28,7 @@ struct slot {
     bool selected;
     enum tr_module_state state;
     void *state_ptr;
+    bool serving; /* serve() succeeded and unserve() is still due */
 };
 
 struct tr_app {
@@ -189,12 +190,32 @@ tr_app_start(struct tr_app *app, struct tr_err *err)
                     s->module->name,
                     (long long)((tr_mono_ns() - t0) / TR_NS_PER_MS));
     }
+    for (size_t i = 0; i < n; i++) {
+        struct slot *s = &app->slots[app->order[i]];
+        if (s->module->serve == NULL || s->serving) {
+            continue;
+        }
+        int rc = s->module->serve(app, s->state_ptr, err);
+        if (rc != TR_OK) {
+            tr_err_prefix(err, "cannot serve module %s", s->module->name);
+            tr_app_stop(app);
+            return rc;
+        }
+        s->serving = true;
+    }
     return TR_OK;
 }
 
 void
 tr_app_stop(struct tr_app *app)
 {
+    for (size_t i = app->ordered; i-- > 0;) {
+        struct slot *s = &app->slots[app->order[i]];
+        if (s->serving) {
+            s->module->unserve(app, s->state_ptr);
+            s->serving = false;
+        }
+    }
     for (size_t i = app->ordered; i-- > 0;) {
         struct slot *s = &app->slots[app->order[i]];
         if (s->state != TR_MODULE_RUNNING) {

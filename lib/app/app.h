@@ -40,6 +40,14 @@ struct tr_module {
     /* Optional: false while the module cannot serve yet (e.g. replaying its
      * WAL). NULL means ready as soon as start returns. */
     bool (*ready)(void *state);
+    /*
+     * Optional, for listener modules: called in start order once EVERY
+     * module has started (so all routes and RPC handlers are registered),
+     * to begin accepting traffic; and before ANY module stops, to stop
+     * accepting it, so no request reaches a module that is going away.
+     */
+    int (*serve)(struct tr_app *app, void *state, struct tr_err *err);
+    void (*unserve)(struct tr_app *app, void *state);
 };
 
 enum tr_module_state {

@@ -601,7 +601,8 @@ write_value(struct tr_buf *out, const struct tr_config *cfg,
 }
 
 int
-tr_config_write_yaml(const struct tr_config *cfg, struct tr_buf *out)
+tr_config_write_yaml(const struct tr_config *cfg, struct tr_buf *out,
+                     bool mask_secrets)
 {
     const char *prev = "";
     size_t start = out->len;
@@ -628,7 +629,11 @@ tr_config_write_yaml(const struct tr_config *cfg, struct tr_buf *out)
             depth++;
         }
         tr_buf_appendf(out, "%*s%s: ", depth * 2, "", k);
-        write_value(out, cfg, o);
+        if (mask_secrets && o->secret) {
+            write_yaml_string(out, "********");
+        } else {
+            write_value(out, cfg, o);
+        }
         tr_buf_append_byte(out, '\n');
         prev = o->key;
     }

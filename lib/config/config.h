@@ -97,6 +97,7 @@ struct tr_config_option {
     const char *def;     /* default, as a user would write it */
     const char *choices; /* "a|b|c" for strings with fixed values, or NULL */
     const char *help;
+    bool secret; /* masked in /config output */
 };
 
 /* The option table, terminated by a row with key NULL. */
@@ -128,8 +129,13 @@ int tr_config_set(struct tr_config *cfg, const char *name, const char *value,
  * defaults (paths below common.path_prefix). */
 int tr_config_validate(struct tr_config *cfg, struct tr_err *err);
 
-/* Appends the effective configuration as YAML. */
-int tr_config_write_yaml(const struct tr_config *cfg, struct tr_buf *out);
+/*
+ * Appends the effective configuration as YAML. With mask_secrets, secret
+ * values (credentials) are written as "********" (for /config); without,
+ * the output reads back to the same configuration (-print-config).
+ */
+int tr_config_write_yaml(const struct tr_config *cfg, struct tr_buf *out,
+                         bool mask_secrets);
 /* Appends -help text: every flag with its type, default and meaning. */
 int tr_config_write_help(struct tr_buf *out);
 

@@ -8,7 +8,9 @@
 #include "config/config.h"
 
 #define OPT(k, t, field, d, c, h)                                            \
-    {k, TR_CONFIG_##t, offsetof(struct tr_config, field), d, c, h}
+    {k, TR_CONFIG_##t, offsetof(struct tr_config, field), d, c, h, false}
+#define SECRET(k, field, h)                                                  \
+    {k, TR_CONFIG_STRING, offsetof(struct tr_config, field), "", NULL, h, true}
 
 const struct tr_config_option tr_config_options[] = {
     OPT("target", STRING, target, "all", NULL,
@@ -68,8 +70,8 @@ const struct tr_config_option tr_config_options[] = {
         "S3 region used for request signing."),
     OPT("storage.s3.access_key_id", STRING, storage.s3_access_key_id, "", NULL,
         "S3 access key id."),
-    OPT("storage.s3.secret_access_key", STRING, storage.s3_secret_access_key,
-        "", NULL, "S3 secret access key."),
+    SECRET("storage.s3.secret_access_key", storage.s3_secret_access_key,
+           "S3 secret access key."),
     OPT("storage.s3.insecure", BOOL, storage.s3_insecure, "false", NULL,
         "Use plain HTTP instead of HTTPS to reach the endpoint."),
     OPT("storage.s3.force_path_style", BOOL, storage.s3_force_path_style,
@@ -105,5 +107,5 @@ const struct tr_config_option tr_config_options[] = {
     OPT("ingester.wal_sync_interval", DURATION, ingester.wal_sync_interval_ns,
         "100ms", NULL, "Sync period when wal_sync is interval."),
 
-    {NULL, 0, 0, NULL, NULL, NULL},
+    {NULL, 0, 0, NULL, NULL, NULL, false},
 };

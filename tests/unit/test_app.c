@@ -41,9 +41,13 @@ record(const char *what, const char *name)
     {                                                                        \
         record("-", (const char *)state);                                    \
     }                                                                        \
-    static const struct tr_module ident = {label, ident##_deps, role,        \
-                                           ident##_start, ident##_stop,      \
-                                           NULL};
+    static const struct tr_module ident = {                                  \
+        .name = label,                                                       \
+        .deps = ident##_deps,                                                \
+        .is_role = role,                                                     \
+        .start = ident##_start,                                              \
+        .stop = ident##_stop,                                                \
+    };
 
 static bool
 ingester_ready(void *state)
@@ -51,7 +55,38 @@ ingester_ready(void *state)
     return !not_ready;
 }
 
-FAKE(server, "server", false, NULL)
+static const char *const server_deps[] = {NULL};
+static int
+server_start(struct tr_app *app, void **state, struct tr_err *err)
+{
+    record("+", "server");
+    *state = (void *)"server";
+    return TR_OK;
+}
+static void
+server_stop(struct tr_app *app, void *state)
+{
+    record("-", "server");
+}
+static int
+server_serve(struct tr_app *app, void *state, struct tr_err *err)
+{
+    record("serve ", "server");
+    return TR_OK;
+}
+static void
+server_unserve(struct tr_app *app, void *state)
+{
+    record("unserve ", "server");
+}
+static const struct tr_module server = {
+    .name = "server",
+    .deps = server_deps,
+    .start = server_start,
+    .stop = server_stop,
+    .serve = server_serve,
+    .unserve = server_unserve,
+};
 FAKE(storage, "storage", false, "server", NULL)
 FAKE(distributor, "distributor", true, "server", NULL)
 FAKE(querier, "querier", true, "storage", "server", NULL)
@@ -71,8 +106,13 @@ ingester_stop(struct tr_app *app, void *state)
     record("-", "ingester");
 }
 static const struct tr_module ingester = {
-    "ingester", ingester_deps, true, ingester_start, ingester_stop,
-    ingester_ready};
+    .name = "ingester",
+    .deps = ingester_deps,
+    .is_role = true,
+    .start = ingester_start,
+    .stop = ingester_stop,
+    .ready = ingester_ready,
+};
 
 static const struct tr_module *const modules[] = {
     &server, &storage, &distributor, &ingester, &querier, &frontend,
@@ -94,13 +134,17 @@ test_write_target_order_and_stop(void **state)
     struct tr_app *app = make_app(&cfg, "write", NULL);
     assert_non_null(app);
     assert_int_equal(tr_app_start(app, NULL), TR_OK);
-    assert_string_equal(events, "+server +distributor +storage +ingester ");
+    /* Listeners open only after every module started. */
+    assert_string_equal(events, "+server +distributor +storage +ingester "
+                                "serve server ");
     assert_true(tr_app_has(app, "storage"));
     assert_false(tr_app_has(app, "querier"));
     assert_string_equal(tr_app_state(app, "storage"), "storage");
     tr_app_stop(app);
+    /* ...and close before any module stops. */
     assert_string_equal(events, "+server +distributor +storage +ingester "
-                                "-ingester -storage -distributor -server ");
+                                "serve server unserve server -ingester "
+                                "-storage -distributor -server ");
     tr_app_destroy(app);
     tr_config_fini(&cfg);
 }

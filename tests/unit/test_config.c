@@ -124,11 +124,11 @@ test_print_config_round_trip(void **state)
                   NULL);
     tr_config_set(&a, "server.shutdown_timeout", "90s", NULL);
     tr_config_validate(&a, NULL);
-    assert_int_equal(tr_config_write_yaml(&a, &y1), TR_OK);
+    assert_int_equal(tr_config_write_yaml(&a, &y1, false), TR_OK);
 
     tr_config_init(&b, NULL);
     load_ok(&b, y1.data);
-    assert_int_equal(tr_config_write_yaml(&b, &y2), TR_OK);
+    assert_int_equal(tr_config_write_yaml(&b, &y2, false), TR_OK);
     assert_string_equal(y1.data, y2.data);
     assert_string_equal(b.storage.s3_secret_access_key, "we\"ird\\key");
     assert_true(b.server.shutdown_timeout_ns == 90 * TR_NS_PER_SEC);
