@@ -72,6 +72,7 @@ struct tr_config {
     struct {
         struct tr_strlist addresses; /* RPC endpoints of the ingesters */
         int64_t timeout_ns;
+        int64_t health_check_interval_ns;
     } ingester_client;
 
     struct {

@@ -93,6 +93,10 @@ const struct tr_config_option tr_config_options[] = {
         "ingester role in the same process means that ingester."),
     OPT("ingester_client.timeout", DURATION, ingester_client.timeout_ns, "5s",
         NULL, "Deadline of one RPC to an ingester."),
+    OPT("ingester_client.health_check_interval", DURATION,
+        ingester_client.health_check_interval_ns, "5s", NULL,
+        "How often each ingester is asked for its status; one that does not "
+        "answer is marked UNHEALTHY and skipped by writers."),
 
     OPT("ingester.instance_id", STRING, ingester.instance_id, "", NULL,
         "Name of this ingester; empty means the host name."),

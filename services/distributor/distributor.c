@@ -130,6 +130,7 @@ distributor_start(struct tr_app *app, void **state, struct tr_err *err)
     }
     struct tr_ingester_pool_opts pool_opts = {
         .client_name = "distributor",
+        .check_interval_ns = cfg->ingester_client.health_check_interval_ns,
         .call_timeout_ms =
             (int)(cfg->ingester_client.timeout_ns / TR_NS_PER_MS),
     };
