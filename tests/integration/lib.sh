@@ -5,7 +5,7 @@
 # started is stopped when it exits, pass or fail.
 set -euo pipefail
 
-TRIDENT_BIN=$(realpath "${TRIDENT_BIN:-build-test/cmd/trident/trident}")
+TRIDENT_BIN=$(realpath "${TRIDENT_BIN:-build-test/trident}")
 TR_SOURCE_DIR=${TR_SOURCE_DIR:-$(pwd)}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/trident-it.XXXXXX")
 declare -a STARTED_PIDS=()
