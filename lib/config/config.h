@@ -81,6 +81,19 @@ struct tr_config {
         char *wal_sync; /* always | group | interval */
         int64_t wal_sync_interval_ns;
     } ingester;
+
+    struct {
+        int64_t ingestion_rate;       /* samples/s per tenant; 0: off */
+        int64_t ingestion_burst_size; /* samples */
+        int64_t max_series_per_tenant;
+        int64_t max_label_names_per_series;
+        int64_t max_label_name_length;
+        int64_t max_label_value_length;
+        int64_t max_metadata_length;
+        int64_t creation_grace_period_ns;
+        int64_t reject_old_samples_max_age_ns; /* 0: off */
+        int64_t max_exemplars_per_tenant;
+    } limits;
 };
 
 enum tr_config_type {

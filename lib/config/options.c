@@ -111,5 +111,40 @@ const struct tr_config_option tr_config_options[] = {
     OPT("ingester.wal_sync_interval", DURATION, ingester.wal_sync_interval_ns,
         "100ms", NULL, "Sync period when wal_sync is interval."),
 
+    OPT("limits.ingestion_rate", INT, limits.ingestion_rate, "1000000", NULL,
+        "Samples per second each tenant may push (a token bucket refilled "
+        "at this rate); pushes beyond it get 429. 0 disables the limit."),
+    OPT("limits.ingestion_burst_size", INT, limits.ingestion_burst_size,
+        "2000000", NULL,
+        "Samples a tenant may push at once above its rate (the bucket size); "
+        "a single request larger than this is always refused."),
+    OPT("limits.max_series_per_tenant", INT, limits.max_series_per_tenant,
+        "1000000", NULL,
+        "Series each tenant may have in an ingester's memory; samples of new "
+        "series beyond it are refused with 429. 0 disables the limit."),
+    OPT("limits.max_label_names_per_series", INT,
+        limits.max_label_names_per_series, "30", NULL,
+        "Labels a series may have, __name__ included (400 beyond it)."),
+    OPT("limits.max_label_name_length", INT, limits.max_label_name_length,
+        "1024", NULL, "Longest label name in bytes (400 beyond it)."),
+    OPT("limits.max_label_value_length", INT, limits.max_label_value_length,
+        "2048", NULL,
+        "Longest label value in bytes, the metric name included (400 beyond "
+        "it)."),
+    OPT("limits.max_metadata_length", INT, limits.max_metadata_length, "1024",
+        NULL, "Longest metric family name, help or unit of metric metadata; "
+        "longer metadata is dropped with 400."),
+    OPT("limits.creation_grace_period", DURATION,
+        limits.creation_grace_period_ns, "10m", NULL,
+        "How far in the future a sample's timestamp may be (400 beyond it)."),
+    OPT("limits.reject_old_samples_max_age", DURATION,
+        limits.reject_old_samples_max_age_ns, "1w", NULL,
+        "Samples older than this are refused with 400; 0 disables the check "
+        "(the ingester still refuses samples older than its last block)."),
+    OPT("limits.max_exemplars_per_tenant", INT, limits.max_exemplars_per_tenant,
+        "100000", NULL,
+        "Exemplars each tenant keeps in an ingester's memory (the oldest are "
+        "dropped first); 0 stores none."),
+
     {NULL, 0, 0, NULL, NULL, NULL, false},
 };

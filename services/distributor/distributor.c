@@ -1,6 +1,6 @@
 /*
  * The distributor module: the pool of ingesters it writes to, the /ring
- * status page, and (with the metrics path) the push endpoints.
+ * status page, and the metrics push endpoints (push.c).
  */
 #include "distributor.h"
 
@@ -13,13 +13,10 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "config/config.h"
+#include "distributor_internal.h"
 #include "http/server.h"
 #include "json/writer.h"
 #include "ring/pool.h"
-
-struct distributor {
-    struct tr_ingester_pool *ingesters;
-};
 
 /* GET /ring: each ingester as this distributor sees it. JSON when the
  * client asks for it, otherwise a small HTML table for people. */
@@ -63,8 +60,9 @@ handle_ring(struct tr_http_req *req, void *arg)
             tr_json_string(&w, m.last_error);
             tr_json_object_end(&w);
         } else {
-            tr_buf_appendf(&out, "<tr><td>%s</td><td>%s</td><td>%s</td>"
-                                 "<td>%lld</td><td>",
+            tr_buf_appendf(&out,
+                           "<tr><td>%s</td><td>%s</td><td>%s</td>"
+                           "<td>%lld</td><td>",
                            m.endpoint, m.instance_id, state,
                            (long long)m.last_ok_ms);
             for (const char *c = m.last_error; *c != '\0'; c++) {
@@ -98,6 +96,7 @@ distributor_destroy(struct distributor *d)
         return;
     }
     tr_ingester_pool_destroy(d->ingesters);
+    distributor_ratelimit_destroy(d->ratelimit);
     tr_free(d);
 }
 
@@ -139,10 +138,47 @@ distributor_start(struct tr_app *app, void **state, struct tr_err *err)
         goto fail;
     }
 
+    if (cfg->limits.ingestion_rate < 0 ||
+        cfg->limits.ingestion_burst_size < 0 ||
+        cfg->limits.max_label_names_per_series < 0 ||
+        cfg->limits.max_label_name_length < 0 ||
+        cfg->limits.max_label_value_length < 0 ||
+        cfg->limits.max_metadata_length < 0) {
+        tr_err_set(err, TR_EINVAL,
+                   "invalid limits: ingestion rate, burst and lengths must "
+                   "not be negative");
+        goto fail;
+    }
+    d->limits = (struct distributor_limits){
+        .max_label_names = cfg->limits.max_label_names_per_series,
+        .max_name_len = cfg->limits.max_label_name_length,
+        .max_value_len = cfg->limits.max_label_value_length,
+        .max_metadata_len = cfg->limits.max_metadata_length,
+        .grace_ms = cfg->limits.creation_grace_period_ns / TR_NS_PER_MS,
+        .max_age_ms = cfg->limits.reject_old_samples_max_age_ns / TR_NS_PER_MS,
+    };
+    d->ingestion_rate = cfg->limits.ingestion_rate;
+    d->ingestion_burst = cfg->limits.ingestion_burst_size;
+    d->ratelimit = distributor_ratelimit_create(
+        cfg->limits.ingestion_rate, cfg->limits.ingestion_burst_size);
+    if (d->ratelimit == NULL) {
+        tr_err_set(err, TR_ENOMEM, "out of memory");
+        goto fail;
+    }
+    d->auth_enabled = cfg->auth.enabled;
+    d->no_auth_tenant = cfg->auth.no_auth_tenant;
+    d->timeout_ns = cfg->ingester_client.timeout_ns > 0
+                        ? cfg->ingester_client.timeout_ns
+                        : 5 * TR_NS_PER_SEC;
+    if (distributor_push_metrics_init(d, err) != TR_OK) {
+        goto fail;
+    }
+
     struct tr_http_server *http = tr_server_http(server);
     if (tr_http_route(http, TR_HTTP_GET, "/ring", handle_ring, d, err) ||
         tr_http_route(http, TR_HTTP_GET, "/distributor/ring", handle_ring, d,
-                      err)) {
+                      err) ||
+        distributor_push_routes(d, http, tr_server_otlp_http(server), err)) {
         goto fail;
     }
     *state = d;

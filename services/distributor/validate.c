@@ -1,0 +1,522 @@
+/*
+ * Validation of write requests against the per-tenant limits. Bad series
+ * are dropped one by one with a message each, so good data in the same
+ * request is still written and the sender learns what was refused.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "distributor_internal.h"
+#include "tsdb/labels.h"
+
+static const char *const reason_names[REASON_COUNT] = {
+    [REASON_MISSING_METRIC_NAME] = "missing_metric_name",
+    [REASON_INVALID_METRIC_NAME] = "invalid_metric_name",
+    [REASON_INVALID_LABEL] = "label_invalid",
+    [REASON_INVALID_LABEL_VALUE] = "label_value_invalid",
+    [REASON_LABEL_NAME_TOO_LONG] = "label_name_too_long",
+    [REASON_LABEL_VALUE_TOO_LONG] = "label_value_too_long",
+    [REASON_MAX_LABEL_NAMES] = "max_label_names_per_series",
+    [REASON_DUPLICATE_LABEL_NAMES] = "duplicate_label_names",
+    [REASON_TOO_OLD] = "sample_too_old",
+    [REASON_TOO_FAR_IN_FUTURE] = "sample_too_far_in_future",
+    [REASON_NATIVE_HISTOGRAM] = "native_histogram_unsupported",
+    [REASON_RATE_LIMITED] = "rate_limited",
+};
+
+const char *
+distributor_reason_name(enum distributor_reason r)
+{
+    return r < REASON_COUNT ? reason_names[r] : "unknown";
+}
+
+void
+distributor_report_fini(struct distributor_report *r)
+{
+    tr_buf_fini(&r->errors);
+}
+
+void
+distributor_report_error(struct distributor_report *r, const char *fmt, ...)
+{
+    r->nerrors++;
+    if (r->nerrors > DISTRIBUTOR_MAX_ERRORS) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    tr_buf_vappendf(&r->errors, fmt, ap);
+    va_end(ap);
+    tr_buf_append_byte(&r->errors, '\n');
+}
+
+int64_t
+distributor_report_discarded(const struct distributor_report *r)
+{
+    int64_t n = 0;
+    for (int i = 0; i < REASON_COUNT; i++) {
+        n += r->discarded[i];
+    }
+    return n;
+}
+
+/* ---- character rules ---------------------------------------------------- */
+
+static bool
+is_alpha_(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static bool
+is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+bool
+distributor_valid_label_name(const char *s, size_t len)
+{
+    if (len == 0 || !is_alpha_(s[0])) {
+        return false;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if (!is_alpha_(s[i]) && !is_digit(s[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool
+distributor_valid_metric_name(const char *s, size_t len)
+{
+    if (len == 0 || !(is_alpha_(s[0]) || s[0] == ':')) {
+        return false;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if (!is_alpha_(s[i]) && !is_digit(s[i]) && s[i] != ':') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
+static bool
+valid_utf8(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n;
+        unsigned cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + n >= len) {
+            return false;
+        }
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) {
+                return false;
+            }
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (n == 3 && (cp < 0x10000 || cp > 0x10ffff))) {
+            return false;
+        }
+        i += n + 1;
+    }
+    return true;
+}
+
+/* Number of UTF-8 characters (bytes that do not continue a character). */
+static size_t
+utf8_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        n += ((unsigned char)s[i] & 0xc0) != 0x80;
+    }
+    return n;
+}
+
+/* ---- series text for messages ---------------------------------------------
+ */
+
+#define SERIES_TEXT_MAX 256
+
+static void
+append_escaped(struct tr_buf *b, const char *s, size_t max)
+{
+    for (size_t i = 0; s[i] != '\0' && i < max; i++) {
+        char c = s[i];
+        if (c == '"' || c == '\\') {
+            tr_buf_append_byte(b, '\\');
+            tr_buf_append_byte(b, c);
+        } else if (c == '\n') {
+            tr_buf_append_str(b, "\\n");
+        } else if ((unsigned char)c < 0x20) {
+            tr_buf_appendf(b, "\\x%02x", (unsigned char)c);
+        } else {
+            tr_buf_append_byte(b, c);
+        }
+    }
+}
+
+/* name{a="b", ...} as the sender would recognise it, cut at about 256
+ * bytes. Works on unvalidated labels. */
+static void
+series_text(const Prometheus__TimeSeries *ts, struct tr_buf *out)
+{
+    tr_buf_reset(out);
+    const char *name = NULL;
+    for (size_t i = 0; i < ts->n_labels; i++) {
+        if (strcmp(ts->labels[i]->name, TR_LABEL_METRIC_NAME) == 0) {
+            name = ts->labels[i]->value;
+            break;
+        }
+    }
+    if (name != NULL) {
+        append_escaped(out, name, 128);
+    }
+    tr_buf_append_byte(out, '{');
+    bool first = true;
+    for (size_t i = 0; i < ts->n_labels; i++) {
+        const Prometheus__Label *l = ts->labels[i];
+        if (l->value == name) {
+            continue;
+        }
+        if (out->len > SERIES_TEXT_MAX) {
+            tr_buf_append_str(out, ", ...");
+            break;
+        }
+        if (!first) {
+            tr_buf_append_str(out, ", ");
+        }
+        first = false;
+        append_escaped(out, l->name, 128);
+        tr_buf_append_str(out, "=\"");
+        append_escaped(out, l->value, 128);
+        tr_buf_append_byte(out, '"');
+    }
+    tr_buf_append_byte(out, '}');
+}
+
+/* ---- series labels ------------------------------------------------------- */
+
+static int
+label_cmp(const void *a, const void *b)
+{
+    const Prometheus__Label *la = *(Prometheus__Label *const *)a;
+    const Prometheus__Label *lb = *(Prometheus__Label *const *)b;
+    return strcmp(la->name, lb->name);
+}
+
+/* Drops empty values, sorts, checks the rules; returns REASON_COUNT when
+ * the labels are fine, else the reason with *why set. */
+static enum distributor_reason
+check_labels(Prometheus__TimeSeries *ts, const struct distributor_limits *lim,
+             char *why, size_t why_size)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ts->n_labels; i++) {
+        if (ts->labels[i]->value[0] != '\0') {
+            ts->labels[n++] = ts->labels[i];
+        }
+    }
+    ts->n_labels = n;
+    bool sorted = true;
+    for (size_t i = 1; i < n && sorted; i++) {
+        sorted = strcmp(ts->labels[i - 1]->name, ts->labels[i]->name) < 0;
+    }
+    if (!sorted) {
+        qsort(ts->labels, n, sizeof(ts->labels[0]), label_cmp);
+    }
+
+    const Prometheus__Label *name = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(ts->labels[i]->name, TR_LABEL_METRIC_NAME) == 0) {
+            name = ts->labels[i];
+            break;
+        }
+    }
+    if (name == NULL) {
+        snprintf(why, why_size, "missing metric name (label __name__)");
+        return REASON_MISSING_METRIC_NAME;
+    }
+    if (!distributor_valid_metric_name(name->value, strlen(name->value))) {
+        snprintf(why, why_size,
+                 "invalid metric name \"%.128s\" (must match "
+                 "[a-zA-Z_:][a-zA-Z0-9_:]*)",
+                 name->value);
+        return REASON_INVALID_METRIC_NAME;
+    }
+    if (lim->max_label_names > 0 && (int64_t)n > lim->max_label_names) {
+        snprintf(why, why_size,
+                 "%zu labels, more than the limit of %lld "
+                 "(limits.max_label_names_per_series)",
+                 n, (long long)lim->max_label_names);
+        return REASON_MAX_LABEL_NAMES;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const Prometheus__Label *l = ts->labels[i];
+        size_t nlen = strlen(l->name);
+        size_t vlen = strlen(l->value);
+        if (!distributor_valid_label_name(l->name, nlen)) {
+            snprintf(why, why_size,
+                     "invalid label name \"%.128s\" (must match "
+                     "[a-zA-Z_][a-zA-Z0-9_]*)",
+                     l->name);
+            return REASON_INVALID_LABEL;
+        }
+        if (lim->max_name_len > 0 && (int64_t)nlen > lim->max_name_len) {
+            snprintf(why, why_size,
+                     "label name \"%.64s...\" is %zu bytes long, longer "
+                     "than the limit of %lld (limits.max_label_name_length)",
+                     l->name, nlen, (long long)lim->max_name_len);
+            return REASON_LABEL_NAME_TOO_LONG;
+        }
+        if (lim->max_value_len > 0 && (int64_t)vlen > lim->max_value_len) {
+            snprintf(why, why_size,
+                     "value of label \"%.128s\" is %zu bytes long, longer "
+                     "than the limit of %lld (limits.max_label_value_length)",
+                     l->name, vlen, (long long)lim->max_value_len);
+            return REASON_LABEL_VALUE_TOO_LONG;
+        }
+        if (!valid_utf8(l->value, vlen)) {
+            snprintf(why, why_size,
+                     "value of label \"%.128s\" is not valid UTF-8", l->name);
+            return REASON_INVALID_LABEL_VALUE;
+        }
+        if (i > 0 && strcmp(ts->labels[i - 1]->name, l->name) == 0) {
+            snprintf(why, why_size, "duplicate label name \"%.128s\"", l->name);
+            return REASON_DUPLICATE_LABEL_NAMES;
+        }
+    }
+    return REASON_COUNT;
+}
+
+/* Prometheus's limit on an exemplar's label set: 128 UTF-8 characters. */
+#define EXEMPLAR_MAX_LABEL_CHARS 128
+
+static bool
+check_exemplar(const Prometheus__Exemplar *ex, char *why, size_t why_size)
+{
+    size_t chars = 0;
+    for (size_t i = 0; i < ex->n_labels; i++) {
+        const Prometheus__Label *l = ex->labels[i];
+        size_t nlen = strlen(l->name);
+        size_t vlen = strlen(l->value);
+        if (!distributor_valid_label_name(l->name, nlen)) {
+            snprintf(why, why_size, "invalid label name \"%.128s\"", l->name);
+            return false;
+        }
+        if (!valid_utf8(l->value, vlen)) {
+            snprintf(why, why_size,
+                     "value of label \"%.128s\" is not valid UTF-8", l->name);
+            return false;
+        }
+        chars += utf8_chars(l->name, nlen) + utf8_chars(l->value, vlen);
+    }
+    if (chars > EXEMPLAR_MAX_LABEL_CHARS) {
+        snprintf(why, why_size, "labels are %zu characters long, more than %d",
+                 chars, EXEMPLAR_MAX_LABEL_CHARS);
+        return false;
+    }
+    if (ex->timestamp == 0) {
+        snprintf(why, why_size, "no timestamp");
+        return false;
+    }
+    return true;
+}
+
+static int64_t
+series_histogram_count(const Prometheus__TimeSeries *ts)
+{
+    return (int64_t)ts->n_histograms;
+}
+
+/* Drops samples outside [now - max_age, now + grace]. */
+static void
+check_samples(Prometheus__TimeSeries *ts, const struct distributor_limits *lim,
+              int64_t now_ms, struct distributor_report *rep,
+              struct tr_buf *text)
+{
+    int64_t too_old = 0, too_new = 0;
+    int64_t oldest = 0, newest = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < ts->n_samples; i++) {
+        int64_t t = ts->samples[i]->timestamp;
+        if (lim->max_age_ms > 0 && t < now_ms - lim->max_age_ms) {
+            if (too_old++ == 0 || t < oldest) {
+                oldest = t;
+            }
+            continue;
+        }
+        if (t > now_ms + lim->grace_ms) {
+            if (too_new++ == 0 || t > newest) {
+                newest = t;
+            }
+            continue;
+        }
+        ts->samples[n++] = ts->samples[i];
+    }
+    ts->n_samples = n;
+    char dur[32];
+    if (too_old > 0) {
+        rep->discarded[REASON_TOO_OLD] += too_old;
+        series_text(ts, text);
+        tr_duration_format(lim->max_age_ms * TR_NS_PER_MS, dur, sizeof(dur));
+        distributor_report_error(
+            rep,
+            "cannot accept %lld samples of series %.*s: too old (timestamp "
+            "%lld is more than %s ago, limits.reject_old_samples_max_age)",
+            (long long)too_old, (int)text->len, text->data, (long long)oldest,
+            dur);
+    }
+    if (too_new > 0) {
+        rep->discarded[REASON_TOO_FAR_IN_FUTURE] += too_new;
+        series_text(ts, text);
+        tr_duration_format(lim->grace_ms * TR_NS_PER_MS, dur, sizeof(dur));
+        distributor_report_error(
+            rep,
+            "cannot accept %lld samples of series %.*s: too far in the "
+            "future (timestamp %lld is more than %s ahead, "
+            "limits.creation_grace_period)",
+            (long long)too_new, (int)text->len, text->data, (long long)newest,
+            dur);
+    }
+}
+
+static void
+check_exemplars(Prometheus__TimeSeries *ts, struct distributor_report *rep,
+                struct tr_buf *text)
+{
+    size_t n = 0;
+    char why[256];
+    for (size_t i = 0; i < ts->n_exemplars; i++) {
+        if (check_exemplar(ts->exemplars[i], why, sizeof(why))) {
+            ts->exemplars[n++] = ts->exemplars[i];
+            continue;
+        }
+        rep->exemplars_dropped++;
+        series_text(ts, text);
+        distributor_report_error(rep,
+                                 "cannot accept exemplar of series %.*s: %s",
+                                 (int)text->len, text->data, why);
+    }
+    ts->n_exemplars = n;
+    rep->exemplars_ok += (int64_t)n;
+}
+
+static void
+check_metadata(Prometheus__WriteRequest *req,
+               const struct distributor_limits *lim,
+               struct distributor_report *rep)
+{
+    size_t n = 0;
+    int64_t max = lim->max_metadata_len;
+    for (size_t i = 0; i < req->n_metadata; i++) {
+        Prometheus__MetricMetadata *m = req->metadata[i];
+        const char *name = m->metric_family_name;
+        size_t nlen = strlen(name);
+        const char *what = NULL;
+        size_t len = 0;
+        if (nlen == 0) {
+            rep->metadata_dropped++;
+            distributor_report_error(rep, "cannot accept metadata: metric "
+                                          "family name is empty");
+            continue;
+        }
+        if (max > 0 && (int64_t)nlen > max) {
+            what = "metric family name";
+            len = nlen;
+        } else if (max > 0 && (int64_t)strlen(m->help) > max) {
+            what = "help";
+            len = strlen(m->help);
+        } else if (max > 0 && (int64_t)strlen(m->unit) > max) {
+            what = "unit";
+            len = strlen(m->unit);
+        }
+        if (what != NULL) {
+            rep->metadata_dropped++;
+            distributor_report_error(
+                rep,
+                "cannot accept metadata of metric \"%.64s\": %s is %zu "
+                "bytes long, longer than the limit of %lld "
+                "(limits.max_metadata_length)",
+                name, what, len, (long long)max);
+            continue;
+        }
+        req->metadata[n++] = m;
+    }
+    req->n_metadata = n;
+    rep->metadata_ok += (int64_t)n;
+}
+
+void
+distributor_validate(Prometheus__WriteRequest *req,
+                     const struct distributor_limits *lim, int64_t now_ms,
+                     struct distributor_report *rep)
+{
+    struct tr_buf text = TR_BUF_INIT;
+    char why[512];
+    size_t kept = 0;
+    for (size_t i = 0; i < req->n_timeseries; i++) {
+        Prometheus__TimeSeries *ts = req->timeseries[i];
+        int64_t samples = (int64_t)ts->n_samples;
+        int64_t histograms = series_histogram_count(ts);
+        rep->samples_in += samples;
+
+        enum distributor_reason r = check_labels(ts, lim, why, sizeof(why));
+        if (r != REASON_COUNT) {
+            rep->discarded[r] += samples + histograms;
+            rep->exemplars_dropped += (int64_t)ts->n_exemplars;
+            series_text(ts, &text);
+            distributor_report_error(rep, "cannot accept series %.*s: %s",
+                                     (int)text.len, text.data, why);
+            continue;
+        }
+        if (histograms > 0) {
+            rep->discarded[REASON_NATIVE_HISTOGRAM] += histograms;
+            series_text(ts, &text);
+            distributor_report_error(
+                rep,
+                "cannot accept %lld native histogram samples of series %.*s: "
+                "native histograms are not supported yet (float samples are "
+                "written)",
+                (long long)histograms, (int)text.len, text.data);
+            ts->n_histograms = 0;
+        }
+        check_samples(ts, lim, now_ms, rep, &text);
+        check_exemplars(ts, rep, &text);
+        if (ts->n_samples == 0 && ts->n_exemplars == 0) {
+            continue;
+        }
+        rep->samples_ok += (int64_t)ts->n_samples;
+        req->timeseries[kept++] = ts;
+    }
+    req->n_timeseries = kept;
+    check_metadata(req, lim, rep);
+    tr_buf_fini(&text);
+}
