@@ -162,11 +162,20 @@ format_double(double v, char *out, size_t size)
     } else if (isinf(v)) {
         snprintf(out, size, v > 0 ? "+Inf" : "-Inf");
     } else {
-        for (int prec = 1; prec <= 17; prec++) {
+        int prec = 1;
+        for (; prec < 17; prec++) {
             snprintf(out, size, "%.*g", prec, v);
             if (strtod(out, NULL) == v) {
-                return;
+                break;
             }
+        }
+        /* Plain decimals in the range Go prints them so (no exponent). */
+        int e = v == 0 ? 0 : (int)floor(log10(fabs(v)));
+        if (e >= -4 && e < 21) {
+            int decimals = prec - 1 - e;
+            snprintf(out, size, "%.*f", decimals > 0 ? decimals : 0, v);
+        } else {
+            snprintf(out, size, "%.*g", prec, v);
         }
     }
 }
@@ -291,6 +300,7 @@ parse_item(const char *s, size_t len, struct value_list *l, struct tr_err *err)
         return TR_OK;
     }
     double first, delta = 0;
+    bool add = false;
     size_t i;
     if (len >= 5 && strncmp(s, "stale", 5) == 0) {
         first = stale_nan();
@@ -310,6 +320,7 @@ parse_item(const char *s, size_t len, struct value_list *l, struct tr_err *err)
             goto bad;
         }
         i += d;
+        add = true;
         k = scan_times(s + i, len - i, &count);
         if (k == 0) {
             goto bad;
@@ -323,12 +334,15 @@ parse_item(const char *s, size_t len, struct value_list *l, struct tr_err *err)
     if (i + k != len) {
         goto bad;
     }
-    /* n+1 values: the repetition counts steps after the first. */
+    /* n+1 values: the repetition counts steps after the first. Only
+     * "a+bxn" adds (so "stalexn" keeps the stale marker's exact bits). */
     for (uint64_t j = 0; j <= count; j++) {
         if (values_push(l, first, false) != TR_OK) {
             return TR_ENOMEM;
         }
-        first += delta;
+        if (add) {
+            first += delta;
+        }
     }
     return TR_OK;
 bad:
@@ -669,9 +683,10 @@ parse_eval(struct parser *p, size_t *i)
                             "cannot parse expectation: a scalar must be the "
                             "only expected result");
             }
+            /* As in Prometheus, a scalar ends the block. */
             c->expect_scalar = true;
             c->scalar = v;
-            continue;
+            break;
         }
         if (c->expect_scalar) {
             return perr(p, *i, TR_EINVAL,
