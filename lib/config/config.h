@@ -76,6 +76,19 @@ struct tr_config {
     } ingester_client;
 
     struct {
+        int64_t timeout_ns; /* default query timeout */
+        int64_t max_samples;
+        int64_t lookback_delta_ns;
+        int64_t default_evaluation_interval_ns;
+        int64_t block_list_refresh_interval_ns;
+        int64_t block_cache_size;
+    } querier;
+
+    struct {
+        struct tr_strlist querier_addresses; /* empty: in-process querier */
+    } query_frontend;
+
+    struct {
         char *instance_id;
         char *wal_dir;
         char *wal_sync; /* always | group | interval */

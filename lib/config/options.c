@@ -98,6 +98,31 @@ const struct tr_config_option tr_config_options[] = {
         "How often each ingester is asked for its status; one that does not "
         "answer is marked UNHEALTHY and skipped by writers."),
 
+    OPT("querier.timeout", DURATION, querier.timeout_ns, "2m", NULL,
+        "Longest a query may run unless its timeout parameter says less "
+        "(Prometheus -query.timeout); slower queries fail with 503 timeout."),
+    OPT("querier.max_samples", INT, querier.max_samples, "50000000", NULL,
+        "Most samples a query may hold in memory at once (Prometheus "
+        "-query.max-samples); bigger queries fail with 422 execution."),
+    OPT("querier.lookback_delta", DURATION, querier.lookback_delta_ns, "5m",
+        NULL, "How far back an instant selector looks for a sample "
+        "(Prometheus -query.lookback-delta)."),
+    OPT("querier.default_evaluation_interval", DURATION,
+        querier.default_evaluation_interval_ns, "1m", NULL,
+        "Step of subqueries written without one (x[1h:])."),
+    OPT("querier.block_list_refresh_interval", DURATION,
+        querier.block_list_refresh_interval_ns, "1m", NULL,
+        "How long a tenant's list of blocks in object storage is reused "
+        "before it is listed again."),
+    OPT("querier.block_cache_size", INT, querier.block_cache_size, "256",
+        NULL, "Open blocks (their index tables) kept in memory."),
+
+    OPT("query_frontend.querier_addresses", STRINGS,
+        query_frontend.querier_addresses, "", NULL,
+        "RPC endpoints of the queriers (tcp://host:port) the query-frontend "
+        "sends work to, in turn. Empty with the querier role in the same "
+        "process means that querier."),
+
     OPT("ingester.instance_id", STRING, ingester.instance_id, "", NULL,
         "Name of this ingester; empty means the host name."),
     OPT("ingester.wal_dir", STRING, ingester.wal_dir, "", NULL,

@@ -1,0 +1,245 @@
+#include "promapi/response.h"
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "tsdb/labels.h"
+
+const char *
+tr_promapi_errtype_name(enum tr_promapi_errtype t)
+{
+    switch (t) {
+    case TR_PROMAPI_ERR_BAD_DATA:
+        return "bad_data";
+    case TR_PROMAPI_ERR_EXECUTION:
+        return "execution";
+    case TR_PROMAPI_ERR_TIMEOUT:
+        return "timeout";
+    case TR_PROMAPI_ERR_CANCELED:
+        return "canceled";
+    case TR_PROMAPI_ERR_INTERNAL:
+        return "internal";
+    case TR_PROMAPI_ERR_NOT_FOUND:
+        return "not_found";
+    case TR_PROMAPI_ERR_UNAVAILABLE:
+        return "unavailable";
+    case TR_PROMAPI_ERR_NONE:
+        break;
+    }
+    return "";
+}
+
+int
+tr_promapi_errtype_status(enum tr_promapi_errtype t)
+{
+    switch (t) {
+    case TR_PROMAPI_ERR_NONE:
+        return 200;
+    case TR_PROMAPI_ERR_BAD_DATA:
+        return 400;
+    case TR_PROMAPI_ERR_EXECUTION:
+        return 422;
+    case TR_PROMAPI_ERR_TIMEOUT:
+    case TR_PROMAPI_ERR_UNAVAILABLE:
+        return 503;
+    case TR_PROMAPI_ERR_CANCELED:
+        return 499; /* nginx's "client closed request", as Prometheus */
+    case TR_PROMAPI_ERR_NOT_FOUND:
+        return 404;
+    case TR_PROMAPI_ERR_INTERNAL:
+        break;
+    }
+    return 500;
+}
+
+enum tr_promapi_errtype
+tr_promapi_errtype_of_code(int code)
+{
+    switch (code) {
+    case TR_EINVAL:
+        return TR_PROMAPI_ERR_BAD_DATA;
+    case TR_ELIMIT:
+        return TR_PROMAPI_ERR_EXECUTION;
+    case TR_ETIMEOUT:
+        return TR_PROMAPI_ERR_TIMEOUT;
+    case TR_ECANCELED:
+        return TR_PROMAPI_ERR_CANCELED;
+    case TR_EUNAVAIL:
+        return TR_PROMAPI_ERR_UNAVAILABLE;
+    case TR_ENOTFOUND:
+        return TR_PROMAPI_ERR_NOT_FOUND;
+    default:
+        return TR_PROMAPI_ERR_INTERNAL;
+    }
+}
+
+int
+tr_promapi_error_body(struct tr_buf *out, enum tr_promapi_errtype t,
+                      const char *msg)
+{
+    struct tr_json w;
+    tr_json_init(&w, out);
+    tr_json_object_begin(&w);
+    tr_json_key(&w, "status");
+    tr_json_string(&w, "error");
+    tr_json_key(&w, "errorType");
+    tr_json_string(&w, tr_promapi_errtype_name(t));
+    tr_json_key(&w, "error");
+    tr_json_string(&w, msg);
+    tr_json_object_end(&w);
+    return tr_json_finish(&w);
+}
+
+void
+tr_promapi_success_begin(struct tr_json *w)
+{
+    tr_json_object_begin(w);
+    tr_json_key(w, "status");
+    tr_json_string(w, "success");
+    tr_json_key(w, "data");
+}
+
+void
+tr_promapi_success_end(struct tr_json *w, const char *const *warnings,
+                       size_t n)
+{
+    if (n > 0) {
+        tr_json_key(w, "warnings");
+        tr_json_array_begin(w);
+        for (size_t i = 0; i < n; i++) {
+            tr_json_string(w, warnings[i]);
+        }
+        tr_json_array_end(w);
+    }
+    tr_json_object_end(w);
+}
+
+void
+tr_promapi_write_labels(struct tr_json *w, const struct tr_promql_labels *ls)
+{
+    tr_json_object_begin(w);
+    for (size_t i = 0; i < ls->n; i++) {
+        const struct tr_label *l = &ls->pairs[i];
+        tr_json_key_len(w, l->name, l->name_len);
+        tr_json_string_len(w, l->value, l->value_len);
+    }
+    tr_json_object_end(w);
+}
+
+void
+tr_promapi_write_tr_labels(struct tr_json *w, const struct tr_labels *ls)
+{
+    struct tr_labels_iter it;
+    struct tr_label l;
+    tr_json_object_begin(w);
+    tr_labels_iter_init(&it, ls);
+    while (tr_labels_iter_next(&it, &l)) {
+        tr_json_key_len(w, l.name, l.name_len);
+        tr_json_string_len(w, l.value, l.value_len);
+    }
+    tr_json_object_end(w);
+}
+
+static void
+write_point(struct tr_json *w, int64_t t, double v)
+{
+    tr_json_array_begin(w);
+    tr_json_unix_ms(w, t);
+    tr_json_prom_value(w, v);
+    tr_json_array_end(w);
+}
+
+static void
+write_seconds(struct tr_json *w, const char *key, int64_t ns)
+{
+    tr_json_key(w, key);
+    tr_json_double(w, (double)ns / 1e9);
+}
+
+static void
+write_stats(struct tr_json *w, const struct tr_promapi_stats *s)
+{
+    tr_json_key(w, "stats");
+    tr_json_object_begin(w);
+    tr_json_key(w, "timings");
+    tr_json_object_begin(w);
+    write_seconds(w, "evalTotalTime", s->eval_total_ns);
+    write_seconds(w, "resultSortTime", 0);
+    write_seconds(w, "queryPreparationTime", s->prepare_ns);
+    write_seconds(w, "innerEvalTime", s->eval_total_ns - s->prepare_ns);
+    write_seconds(w, "execQueueTime", s->queue_ns);
+    write_seconds(w, "execTotalTime", s->eval_total_ns + s->queue_ns);
+    tr_json_object_end(w);
+    tr_json_key(w, "samples");
+    tr_json_object_begin(w);
+    tr_json_key(w, "totalQueryableSamples");
+    tr_json_int(w, s->total_queryable_samples);
+    tr_json_key(w, "peakSamples");
+    tr_json_int(w, s->peak_samples);
+    tr_json_object_end(w);
+    tr_json_object_end(w);
+}
+
+void
+tr_promapi_write_query_data(struct tr_json *w,
+                            const struct tr_promql_value *v,
+                            const struct tr_promapi_stats *stats)
+{
+    tr_json_object_begin(w);
+    tr_json_key(w, "resultType");
+    switch (v->type) {
+    case TR_PROMQL_TYPE_SCALAR:
+        tr_json_string(w, "scalar");
+        tr_json_key(w, "result");
+        write_point(w, v->u.scalar.t, v->u.scalar.v);
+        break;
+    case TR_PROMQL_TYPE_STRING:
+        tr_json_string(w, "string");
+        tr_json_key(w, "result");
+        tr_json_array_begin(w);
+        tr_json_unix_ms(w, v->u.string.t);
+        tr_json_string_len(w, v->u.string.data, v->u.string.len);
+        tr_json_array_end(w);
+        break;
+    case TR_PROMQL_TYPE_VECTOR:
+        tr_json_string(w, "vector");
+        tr_json_key(w, "result");
+        tr_json_array_begin(w);
+        for (size_t i = 0; i < v->u.vector.n; i++) {
+            const struct tr_promql_sample *s = &v->u.vector.samples[i];
+            tr_json_object_begin(w);
+            tr_json_key(w, "metric");
+            tr_promapi_write_labels(w, &s->labels);
+            tr_json_key(w, "value");
+            write_point(w, s->t, s->v);
+            tr_json_object_end(w);
+        }
+        tr_json_array_end(w);
+        break;
+    case TR_PROMQL_TYPE_MATRIX:
+    case TR_PROMQL_TYPE_NONE:
+        tr_json_string(w, "matrix");
+        tr_json_key(w, "result");
+        tr_json_array_begin(w);
+        for (size_t i = 0; v->type == TR_PROMQL_TYPE_MATRIX &&
+                           i < v->u.matrix.n;
+             i++) {
+            const struct tr_promql_series *s = &v->u.matrix.series[i];
+            tr_json_object_begin(w);
+            tr_json_key(w, "metric");
+            tr_promapi_write_labels(w, &s->labels);
+            tr_json_key(w, "values");
+            tr_json_array_begin(w);
+            for (size_t k = 0; k < s->n_points; k++) {
+                write_point(w, s->points[k].t, s->points[k].v);
+            }
+            tr_json_array_end(w);
+            tr_json_object_end(w);
+        }
+        tr_json_array_end(w);
+        break;
+    }
+    if (stats != NULL) {
+        write_stats(w, stats);
+    }
+    tr_json_object_end(w);
+}
