@@ -19,6 +19,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/mem.h"
 #include "promql/engine.h"
 #include "promql/storage.h"
 #include "tsdb/head.h"
@@ -185,12 +186,12 @@ render(const struct tr_promql_value *v, bool ordered)
                 tr_buf_append_byte(&out, '\n');
             }
             tr_buf_append_str(&out, lines[i]);
-            free(lines[i]);
+            tr_free(lines[i]);
         }
         free(lines);
     }
     char *s = tr_buf_detach(&out, NULL);
-    return s != NULL ? s : strdup("");
+    return s != NULL ? s : tr_strdup("");
 }
 
 /* Instant query at t seconds; compares with want. */
@@ -210,7 +211,7 @@ check_at(struct fx *f, int64_t t_s, const char *query, bool ordered,
         fail_msg("query %s at %lld\n got: %s\nwant: %s", query,
                  (long long)t_s, got, want);
     }
-    free(got);
+    tr_free(got);
     tr_arena_reset(f->arena);
 }
 
@@ -236,7 +237,7 @@ check_range(struct fx *f, int64_t start_s, int64_t end_s, int64_t step_s,
     if (strcmp(got, want) != 0) {
         fail_msg("range query %s\n got: %s\nwant: %s", query, got, want);
     }
-    free(got);
+    tr_free(got);
     tr_arena_reset(f->arena);
 }
 
@@ -305,6 +306,412 @@ test_range_query(void **state)
                 "{__name__=\"m\", job=\"a\"} => 2@60 2@120");
 }
 
+
+/* A single-value result close to want (for least squares and sqrt). */
+static void
+check_approx(struct fx *f, int64_t t_s, const char *query, double want)
+{
+    struct tr_promql_result res;
+    struct tr_err err;
+    int rc = tr_promql_instant_query(f->eng, &f->q, f->arena, query,
+                                     strlen(query), t_s * 1000, &res, &err);
+    if (rc != TR_OK) {
+        fail_msg("query %s failed: %s", query, err.msg);
+    }
+    double got = NAN;
+    if (res.value.type == TR_PROMQL_TYPE_SCALAR) {
+        got = res.value.u.scalar.v;
+    } else if (res.value.type == TR_PROMQL_TYPE_VECTOR &&
+               res.value.u.vector.n == 1) {
+        got = res.value.u.vector.samples[0].v;
+    }
+    if (!(fabs(got - want) <= 1e-9 * fmax(1, fabs(want)))) {
+        fail_msg("query %s: got %.17g, want %.17g", query, got, want);
+    }
+    tr_arena_reset(f->arena);
+}
+
+static void
+load_ab(struct fx *f)
+{
+    load(f, "{__name__=\"a\", job=\"x\", inst=\"1\"}", 0, 60000, "10");
+    load(f, "{__name__=\"a\", job=\"y\", inst=\"2\"}", 0, 60000, "20");
+    load(f, "{__name__=\"b\", job=\"x\"}", 0, 60000, "2");
+    load(f, "{__name__=\"b\", job=\"y\"}", 0, 60000, "4");
+}
+
+static void
+test_arithmetic_comparison(void **state)
+{
+    struct fx *f = *state;
+    load_ab(f);
+    check(f, 0, "a + 1", "{inst=\"1\", job=\"x\"} => 11\n"
+                         "{inst=\"2\", job=\"y\"} => 21");
+    check(f, 0, "2 * a - 5", "{inst=\"1\", job=\"x\"} => 15\n"
+                             "{inst=\"2\", job=\"y\"} => 35");
+    check(f, 0, "-a", "{inst=\"1\", job=\"x\"} => -10\n"
+                      "{inst=\"2\", job=\"y\"} => -20");
+    check(f, 0, "a > 15", "{__name__=\"a\", inst=\"2\", job=\"y\"} => 20");
+    check(f, 0, "15 < a", "{__name__=\"a\", inst=\"2\", job=\"y\"} => 20");
+    check(f, 0, "a > bool 15", "{inst=\"1\", job=\"x\"} => 0\n"
+                               "{inst=\"2\", job=\"y\"} => 1");
+    check(f, 0, "a == 10", "{__name__=\"a\", inst=\"1\", job=\"x\"} => 10");
+    check(f, 0, "2 ^ 3 + 5 % 3", "scalar 10");
+    check(f, 0, "1 > bool 2", "scalar 0");
+    check(f, 0, "a / 0", "{inst=\"1\", job=\"x\"} => +Inf\n"
+                         "{inst=\"2\", job=\"y\"} => +Inf");
+    check(f, 0, "a % 0", "{inst=\"1\", job=\"x\"} => NaN\n"
+                         "{inst=\"2\", job=\"y\"} => NaN");
+}
+
+static void
+test_vector_matching(void **state)
+{
+    struct fx *f = *state;
+    load_ab(f);
+    load(f, "{__name__=\"c\", job=\"x\", k=\"1\"}", 0, 60000, "1");
+    load(f, "{__name__=\"c\", job=\"x\", k=\"2\"}", 0, 60000, "1");
+    load(f, "{__name__=\"info\", job=\"x\", team=\"t1\"}", 0, 60000, "1");
+
+    check(f, 0, "a / on(job) b", "{job=\"x\"} => 5\n{job=\"y\"} => 5");
+    check(f, 0, "a / ignoring(inst) b", "{job=\"x\"} => 5\n{job=\"y\"} => 5");
+    check(f, 0, "a * on(job) group_left b",
+          "{inst=\"1\", job=\"x\"} => 20\n{inst=\"2\", job=\"y\"} => 80");
+    check(f, 0, "b * on(job) group_right a",
+          "{inst=\"1\", job=\"x\"} => 20\n{inst=\"2\", job=\"y\"} => 80");
+    check(f, 0, "a * on(job) group_left(team) info",
+          "{inst=\"1\", job=\"x\", team=\"t1\"} => 10");
+    /* one-to-one with on() keeps only the on() labels */
+    check(f, 0, "a > on(job) b", "{job=\"x\"} => 10\n{job=\"y\"} => 20");
+    check(f, 0, "a and on(job) b{job=\"x\"}",
+          "{__name__=\"a\", inst=\"1\", job=\"x\"} => 10");
+    check(f, 0, "a unless on(job) b{job=\"y\"}",
+          "{__name__=\"a\", inst=\"1\", job=\"x\"} => 10");
+    check(f, 0, "b or a{job=\"x\"}",
+          "{__name__=\"a\", inst=\"1\", job=\"x\"} => 10\n"
+          "{__name__=\"b\", job=\"x\"} => 2\n{__name__=\"b\", job=\"y\"} => 4");
+    check(f, 0, "b or on(job) a", "{__name__=\"b\", job=\"x\"} => 2\n"
+                                  "{__name__=\"b\", job=\"y\"} => 4");
+    check(f, 0, "a and b", "");
+    check_error(f, 0, "a + on() b", TR_PROMQL_ERR_EXECUTION,
+                "found duplicate series for the match group {} on the right "
+                "hand-side of the operation: [{__name__=\"b\", job=\"y\"}, "
+                "{__name__=\"b\", job=\"x\"}];many-to-many matching not "
+                "allowed: matching labels must be unique on one side");
+    check_error(f, 0, "c + on(job) b", TR_PROMQL_ERR_EXECUTION,
+                "multiple matches for labels: many-to-one matching must be "
+                "explicit (group_left/group_right)");
+    check_error(f, 0, "c + on(job) group_left b{job=\"x\"} * on(job) "
+                      "group_left c", TR_PROMQL_ERR_EXECUTION,
+                "found duplicate series for the match group {job=\"x\"} on "
+                "the right hand-side");
+}
+
+static void
+test_aggregations(void **state)
+{
+    struct fx *f = *state;
+    load(f, "{__name__=\"m\", g=\"a\", i=\"1\"}", 0, 60000, "1");
+    load(f, "{__name__=\"m\", g=\"a\", i=\"2\"}", 0, 60000, "2");
+    load(f, "{__name__=\"m\", g=\"a\", i=\"3\"}", 0, 60000, "3");
+    load(f, "{__name__=\"m\", g=\"b\", i=\"4\"}", 0, 60000, "10");
+
+    check(f, 0, "sum(m)", "{} => 16");
+    check(f, 0, "sum by (g) (m)", "{g=\"a\"} => 6\n{g=\"b\"} => 10");
+    check(f, 0, "sum(m) by (__name__)", "{__name__=\"m\"} => 16");
+    check(f, 0, "avg without (i) (m)", "{g=\"a\"} => 2\n{g=\"b\"} => 10");
+    check(f, 0, "count(m)", "{} => 4");
+    check(f, 0, "min(m)", "{} => 1");
+    check(f, 0, "max by (g) (m)", "{g=\"a\"} => 3\n{g=\"b\"} => 10");
+    check(f, 0, "group by (g) (m)", "{g=\"a\"} => 1\n{g=\"b\"} => 1");
+    check(f, 0, "stdvar(m)", "{} => 12.5");
+    check_approx(f, 0, "stddev(m)", sqrt(12.5));
+    check(f, 0, "quantile(0.5, m)", "{} => 2.5");
+    check(f, 0, "quantile(2, m)", "{} => +Inf");
+    check(f, 0, "quantile(-1, m)", "{} => -Inf");
+    check_at(f, 0, "topk(2, m)", true,
+             "{__name__=\"m\", g=\"b\", i=\"4\"} => 10\n"
+             "{__name__=\"m\", g=\"a\", i=\"3\"} => 3");
+    check_at(f, 0, "bottomk(1, m)", true,
+             "{__name__=\"m\", g=\"a\", i=\"1\"} => 1");
+    check_at(f, 0, "topk by (g) (1, m)", true,
+             "{__name__=\"m\", g=\"a\", i=\"3\"} => 3\n"
+             "{__name__=\"m\", g=\"b\", i=\"4\"} => 10");
+    check(f, 0, "topk(0, m)", "");
+    check(f, 0, "count_values(\"v\", m * 0.5)",
+          "{v=\"0.5\"} => 1\n{v=\"1\"} => 1\n{v=\"1.5\"} => 1\n{v=\"5\"} => 1");
+    check(f, 0, "count_values by (g) (\"v\", m > 1)",
+          "{g=\"a\", v=\"2\"} => 1\n{g=\"a\", v=\"3\"} => 1\n"
+          "{g=\"b\", v=\"10\"} => 1");
+    check(f, 0, "count_values without (i) (\"v\", m{g=\"b\"})",
+          "{g=\"b\", v=\"10\"} => 1");
+    check_error(f, 0, "count_values(\"1x\", m)", TR_PROMQL_ERR_EXECUTION,
+                "invalid label name \"1x\"");
+    check_error(f, 0, "topk(scalar(nothing), m)", TR_PROMQL_ERR_EXECUTION,
+                "Scalar value NaN overflows int64");
+}
+
+static void
+test_rate_family(void **state)
+{
+    struct fx *f = *state;
+    load(f, "{__name__=\"c\"}", 0, 60000, "0+10x10");
+    load(f, "{__name__=\"r\"}", 0, 60000, "0 10 20 5 15");
+
+    check(f, 600, "rate(c[5m])", "{} => 0.16666666666666666");
+    check(f, 600, "increase(c[5m])", "{} => 50");
+    check(f, 630, "increase(c[5m])", "{} => 50");
+    check(f, 600, "delta(c[5m])", "{} => 50");
+    check(f, 600, "irate(c[5m])", "{} => 0.16666666666666666");
+    check(f, 600, "idelta(c[5m])", "{} => 10");
+    check(f, 600, "rate(c[5m] offset 5m)", "{} => 0.16666666666666666");
+    check(f, 240, "increase(r[5m])", "{} => 35");
+    check(f, 240, "resets(r[5m])", "{} => 1");
+    check(f, 240, "changes(r[5m])", "{} => 4");
+    check(f, 240, "irate(r[5m])", "{} => 0.16666666666666666");
+    check(f, 0, "rate(c[5m])", "");
+    check_approx(f, 600, "deriv(c[5m])", 1.0 / 6);
+    check_approx(f, 600, "predict_linear(c[5m], 60)", 110);
+    check_approx(f, 600, "holt_winters(c[5m], 0.5, 0.5)", 100);
+    check_error(f, 600, "holt_winters(c[5m], 2, 0.5)",
+                TR_PROMQL_ERR_EXECUTION,
+                "invalid smoothing factor. Expected: 0 < sf < 1, got: 2.000000");
+}
+
+static void
+test_over_time_absent(void **state)
+{
+    struct fx *f = *state;
+    load(f, "{__name__=\"g\", job=\"j\"}", 0, 60000, "1 2 3 4 5");
+
+    check(f, 240, "avg_over_time(g[5m])", "{job=\"j\"} => 3");
+    check(f, 240, "sum_over_time(g[2m])", "{job=\"j\"} => 12");
+    check(f, 240, "count_over_time(g[5m])", "{job=\"j\"} => 5");
+    check(f, 240, "min_over_time(g[5m])", "{job=\"j\"} => 1");
+    check(f, 240, "max_over_time(g[5m])", "{job=\"j\"} => 5");
+    check(f, 240, "last_over_time(g[5m])", "{__name__=\"g\", job=\"j\"} => 5");
+    check(f, 240, "present_over_time(g[5m])", "{job=\"j\"} => 1");
+    check(f, 240, "quantile_over_time(0.5, g[5m])", "{job=\"j\"} => 3");
+    check(f, 240, "stdvar_over_time(g[5m])", "{job=\"j\"} => 2");
+    check_approx(f, 240, "stddev_over_time(g[5m])", sqrt(2));
+    check(f, 240, "absent_over_time(g[1m])", "");
+    check(f, 240, "absent_over_time(nope{job=\"x\", a=~\"b\"}[1m])",
+          "{job=\"x\"} => 1");
+    check(f, 240, "absent(nope{job=\"x\", job=\"y\", k=\"v\"})",
+          "{k=\"v\"} => 1");
+    check(f, 240, "absent(g)", "");
+    check(f, 240, "absent(sum(nope))", "{} => 1");
+    check_range(f, 240, 720, 120, "absent_over_time(g[2m])",
+                "{} => 1@480 1@600 1@720");
+}
+
+static void
+test_histogram_quantile(void **state)
+{
+    struct fx *f = *state;
+    load(f, "{__name__=\"h_bucket\", le=\"0.1\", job=\"j\"}", 0, 60000, "10");
+    load(f, "{__name__=\"h_bucket\", le=\"1\", job=\"j\"}", 0, 60000, "20");
+    load(f, "{__name__=\"h_bucket\", le=\"+Inf\", job=\"j\"}", 0, 60000, "40");
+    load(f, "{__name__=\"n_bucket\", le=\"1\"}", 0, 60000, "3");
+    load(f, "{__name__=\"n_bucket\", le=\"2\"}", 0, 60000, "5");
+
+    check(f, 0, "histogram_quantile(0.5, h_bucket)", "{job=\"j\"} => 1");
+    check(f, 0, "histogram_quantile(0.25, h_bucket)", "{job=\"j\"} => 0.1");
+    check(f, 0, "histogram_quantile(0.9, h_bucket)", "{job=\"j\"} => 1");
+    check(f, 0, "histogram_quantile(1.5, h_bucket)", "{job=\"j\"} => +Inf");
+    check(f, 0, "histogram_quantile(0.5, n_bucket)", "{} => NaN");
+    check(f, 0, "histogram_quantile(0.5, sum by (le) (h_bucket))", "{} => 1");
+    check(f, 0, "histogram_count(h_bucket)", "");
+}
+
+static void
+test_label_functions(void **state)
+{
+    struct fx *f = *state;
+    load(f, "{__name__=\"g\", a=\"x-1\", b=\"y\"}", 0, 60000, "7");
+
+    check(f, 0, "label_replace(g, \"dst\", \"v-$1\", \"a\", \"x-(.*)\")",
+          "{__name__=\"g\", a=\"x-1\", b=\"y\", dst=\"v-1\"} => 7");
+    check(f, 0,
+          "label_replace(g, \"dst\", \"${n}z$$\", \"a\", \"(?P<n>x)-.*\")",
+          "{__name__=\"g\", a=\"x-1\", b=\"y\", dst=\"xz$\"} => 7");
+    check(f, 0, "label_replace(g, \"dst\", \"$1\", \"a\", \"nomatch\")",
+          "{__name__=\"g\", a=\"x-1\", b=\"y\"} => 7");
+    check(f, 0, "label_replace(g, \"a\", \"\", \"b\", \"y\")",
+          "{__name__=\"g\", b=\"y\"} => 7");
+    check(f, 0, "label_replace(g, \"dst\", \"$1x\", \"a\", \"(x)-1\")",
+          "{__name__=\"g\", a=\"x-1\", b=\"y\"} => 7");
+    check(f, 0, "label_join(g, \"j\", \"/\", \"a\", \"b\", \"none\")",
+          "{__name__=\"g\", a=\"x-1\", b=\"y\", j=\"x-1/y/\"} => 7");
+    check_error(f, 0, "label_replace(g, \"d\", \"\", \"a\", \"(\")",
+                TR_PROMQL_ERR_EXECUTION,
+                "invalid regular expression in label_replace(): (");
+    check_error(f, 0, "label_replace(g, \"1d\", \"\", \"a\", \".*\")",
+                TR_PROMQL_ERR_EXECUTION,
+                "invalid destination label name in label_replace(): 1d");
+    check_error(f, 0, "label_join(g, \"j\", \"\", \"-\")",
+                TR_PROMQL_ERR_EXECUTION,
+                "invalid source label name in label_join(): -");
+}
+
+static void
+test_math_and_dates(void **state)
+{
+    struct fx *f = *state;
+    load(f, "{__name__=\"m\", i=\"1\"}", 0, 60000, "-1.5");
+    load(f, "{__name__=\"m\", i=\"2\"}", 0, 60000, "2.5");
+    load(f, "{__name__=\"m\", i=\"3\"}", 0, 60000, "NaN");
+
+    check(f, 0, "abs(m)", "{i=\"1\"} => 1.5\n{i=\"2\"} => 2.5\n{i=\"3\"} => NaN");
+    check(f, 0, "ceil(m)", "{i=\"1\"} => -1\n{i=\"2\"} => 3\n{i=\"3\"} => NaN");
+    check(f, 0, "floor(m)", "{i=\"1\"} => -2\n{i=\"2\"} => 2\n{i=\"3\"} => NaN");
+    check(f, 0, "round(m)", "{i=\"1\"} => -1\n{i=\"2\"} => 3\n{i=\"3\"} => NaN");
+    check(f, 0, "round(vector(1.234), 0.1)", "{} => 1.2");
+    check(f, 0, "clamp(m, 0, 2)", "{i=\"1\"} => 0\n{i=\"2\"} => 2\n{i=\"3\"} => NaN");
+    check(f, 0, "clamp(m, 2, 0)", "");
+    check(f, 0, "clamp_max(m, 0)", "{i=\"1\"} => -1.5\n{i=\"2\"} => 0\n{i=\"3\"} => NaN");
+    check(f, 0, "clamp_min(m, 0)", "{i=\"1\"} => 0\n{i=\"2\"} => 2.5\n{i=\"3\"} => NaN");
+    check(f, 0, "sgn(m)", "{i=\"1\"} => -1\n{i=\"2\"} => 1\n{i=\"3\"} => NaN");
+    check(f, 0, "log2(vector(8))", "{} => 3");
+    check(f, 0, "ln(vector(1))", "{} => 0");
+    check(f, 0, "sqrt(vector(16))", "{} => 4");
+    check(f, 0, "exp(vector(0))", "{} => 1");
+    check(f, 0, "deg(vector(pi()))", "{} => 180");
+    check(f, 0, "rad(vector(180))", "{} => 3.141592653589793");
+    check(f, 0, "year(vector(0))", "{} => 1970");
+    check(f, 0, "day_of_week(vector(259200))", "{} => 0");
+    check(f, 0, "days_in_month(vector(3456000))", "{} => 28");
+    check(f, 0, "day_of_year(vector(3456000))", "{} => 41");
+    check(f, 0, "hour(vector(18059))", "{} => 5");
+    check(f, 0, "minute(vector(18059))", "{} => 0");
+    check(f, 90000, "day_of_month()", "{} => 2");
+    check(f, 0, "month()", "{} => 1");
+    check(f, 0, "scalar(m)", "scalar NaN");
+    check(f, 0, "scalar(m{i=\"2\"})", "scalar 2.5");
+    check(f, 100, "time()", "scalar 100");
+    check(f, 0, "vector(1)", "{} => 1");
+    check_at(f, 0, "sort(m)", true,
+             "{__name__=\"m\", i=\"1\"} => -1.5\n"
+             "{__name__=\"m\", i=\"2\"} => 2.5\n{__name__=\"m\", i=\"3\"} => NaN");
+    check_at(f, 0, "sort_desc(m)", true,
+             "{__name__=\"m\", i=\"2\"} => 2.5\n"
+             "{__name__=\"m\", i=\"1\"} => -1.5\n{__name__=\"m\", i=\"3\"} => NaN");
+}
+
+static void
+test_subqueries(void **state)
+{
+    struct fx *f = *state;
+    load(f, "{__name__=\"c\"}", 0, 60000, "0+10x10");
+
+    check(f, 600, "max_over_time(c[5m:1m])", "{} => 100");
+    check(f, 600, "sum_over_time(c[3m:1m])", "{} => 340");
+    check(f, 610, "count_over_time(c[5m:2m])", "{} => 3");
+    check(f, 600, "count_over_time(c[5m:])", "{} => 6");
+    check(f, 600, "max_over_time(c[2m:1m] offset 3m)", "{} => 70");
+    check(f, 0, "max_over_time(c[2m:1m] @ 300)", "{} => 50");
+    check(f, 600, "rate(c[5m:1m])", "{} => 0.16666666666666666");
+    check(f, 600, "c[2m:1m]", "{__name__=\"c\"} => 80@480 90@540 100@600");
+    check(f, 600, "max_over_time(sum(c)[2m:30s])", "{} => 100");
+    check_range(f, 300, 600, 150, "sum_over_time(c[1m:1m])",
+                "{} => 90@300 70@450 190@600");
+}
+
+static void
+test_errors_and_limits(void **state)
+{
+    struct fx *f = *state;
+    struct tr_promql_result res;
+    struct tr_err err;
+    load(f, "{__name__=\"g\"}", 0, 1000, "0+1x3000");
+    load(f, "{__name__=\"h\"}", 0, 1000, "0+1x3000");
+
+    check_error(f, 10, "sum(", TR_PROMQL_ERR_BAD_DATA, "parse error");
+    check_error(f, 10, "abs({__name__=~\"g|h\"})", TR_PROMQL_ERR_EXECUTION,
+                "vector cannot contain metrics with the same labelset");
+    check_error(f, 10, "rate({__name__=~\"g|h\"}[1m])",
+                TR_PROMQL_ERR_EXECUTION,
+                "vector cannot contain metrics with the same labelset");
+
+    assert_int_not_equal(tr_promql_range_query(f->eng, &f->q, f->arena,
+                                               "g[1m]", 5, 0, 10000, 1000,
+                                               &res, &err),
+                         TR_OK);
+    assert_int_equal(res.errtype, TR_PROMQL_ERR_BAD_DATA);
+    assert_string_equal(err.msg, "invalid expression type \"range vector\" "
+                                 "for range query, must be Scalar or instant "
+                                 "Vector");
+    tr_arena_reset(f->arena);
+    assert_int_equal(tr_promql_check_range(0, 12000000, 1000, &err),
+                     TR_EINVAL);
+    assert_int_equal(tr_promql_check_range(0, 11000000, 1000, &err), TR_OK);
+
+    /* Too many samples. */
+    struct tr_promql_engine_options o = {.max_samples = 100};
+    struct tr_promql_engine *small = tr_promql_engine_create(&o);
+    assert_int_equal(tr_promql_instant_query(small, &f->q, f->arena, "g", 1,
+                                             10000, &res, &err),
+                     TR_OK);
+    tr_arena_reset(f->arena);
+    assert_int_equal(tr_promql_instant_query(small, &f->q, f->arena,
+                                             "g[5m]", 5, 1000000, &res, &err),
+                     TR_ELIMIT);
+    assert_int_equal(res.errtype, TR_PROMQL_ERR_EXECUTION);
+    assert_string_equal(err.msg, "query processing would load too many "
+                                 "samples into memory in query execution");
+    tr_arena_reset(f->arena);
+    assert_int_equal(tr_promql_range_query(small, &f->q, f->arena, "g", 1, 0,
+                                           1000000, 1000, &res, &err),
+                     TR_ELIMIT);
+    tr_arena_reset(f->arena);
+    tr_promql_engine_destroy(small);
+
+    /* Timeout and cancellation. */
+    struct tr_promql_query q = {.text = "count_over_time(g[1h:1s])",
+                                .len = 25,
+                                .start_ms = 0,
+                                .end_ms = 3000000,
+                                .step_ms = 10000,
+                                .timeout_ms = 1};
+    assert_int_equal(tr_promql_exec(f->eng, &f->q, f->arena, &q, &res, &err),
+                     TR_ETIMEOUT);
+    assert_int_equal(res.errtype, TR_PROMQL_ERR_TIMEOUT);
+    assert_string_equal(err.msg, "query timed out in query execution");
+    tr_arena_reset(f->arena);
+    volatile int cancel = 1;
+    q.timeout_ms = 0;
+    q.cancel = &cancel;
+    assert_int_equal(tr_promql_exec(f->eng, &f->q, f->arena, &q, &res, &err),
+                     TR_ECANCELED);
+    assert_int_equal(res.errtype, TR_PROMQL_ERR_CANCELED);
+    tr_arena_reset(f->arena);
+    assert_string_equal(tr_promql_errtype_name(TR_PROMQL_ERR_EXECUTION),
+                        "execution");
+    assert_int_equal(
+        tr_promql_errtype_http_status(TR_PROMQL_ERR_EXECUTION), 422);
+}
+
+static void
+test_format_value(void **state)
+{
+    (void)state;
+    static const struct {
+        double v;
+        const char *s;
+    } cases[] = {{0, "0"},          {-0.0, "-0"},       {1, "1"},
+                 {0.1, "0.1"},      {1e21, "1000000000000000000000"},
+                 {1.5e-7, "0.00000015"}, {123.456, "123.456"},
+                 {1.0 / 3, "0.3333333333333333"}, {NAN, "NaN"},
+                 {INFINITY, "+Inf"}, {-INFINITY, "-Inf"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct tr_buf b = TR_BUF_INIT;
+        tr_promql_format_value(cases[i].v, &b);
+        tr_buf_append_byte(&b, '\0');
+        assert_string_equal(b.data, cases[i].s);
+        tr_buf_fini(&b);
+    }
+}
+
 int
 main(void)
 {
@@ -312,6 +719,23 @@ main(void)
         cmocka_unit_test_setup_teardown(test_selectors_lookback, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_range_query, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_arithmetic_comparison, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_vector_matching, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_aggregations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_family, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_over_time_absent, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_histogram_quantile, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_label_functions, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_math_and_dates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subqueries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors_and_limits, setup,
+                                        teardown),
+        cmocka_unit_test(test_format_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
