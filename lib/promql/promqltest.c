@@ -188,8 +188,8 @@ static size_t
 scan_metric(const char *s, size_t len, bool *braces)
 {
     size_t i = 0;
-    while (i < len && (isalnum((unsigned char)s[i]) || s[i] == '_' ||
-                       s[i] == ':')) {
+    while (i < len &&
+           (isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == ':')) {
         i++;
     }
     *braces = false;
@@ -216,8 +216,8 @@ scan_metric(const char *s, size_t len, bool *braces)
 }
 
 static int
-parse_labels_part(const char *s, size_t n, bool braces,
-                  struct tr_labels **out, struct tr_err *err)
+parse_labels_part(const char *s, size_t n, bool braces, struct tr_labels **out,
+                  struct tr_err *err)
 {
     if (braces) {
         return tr_labels_parse(s, n, out, err);
@@ -437,8 +437,7 @@ struct parser {
     struct tr_err *err;
 };
 
-static int
-perr(struct parser *p, size_t line, int code, const char *fmt, ...)
+static int perr(struct parser *p, size_t line, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static int
@@ -458,8 +457,7 @@ new_cmd(struct parser *p, enum tr_promqltest_cmd_kind kind, size_t line)
     struct tr_promqltest_script *s = p->s;
     if (s->n_cmds == p->cap_cmds) {
         size_t cap = p->cap_cmds ? p->cap_cmds * 2 : 32;
-        struct tr_promqltest_cmd *c =
-            tr_arena_calloc(p->a, cap, sizeof(*c));
+        struct tr_promqltest_cmd *c = tr_arena_calloc(p->a, cap, sizeof(*c));
         if (c == NULL) {
             return NULL;
         }
@@ -605,8 +603,7 @@ parse_eval(struct parser *p, size_t *i)
         c->ordered = true;
     } else if (!word_is(w, wl, "eval")) {
         return perr(p, line, TR_EINVAL,
-                    "cannot parse eval: unknown command \"%.*s\"", (int)wl,
-                    w);
+                    "cannot parse eval: unknown command \"%.*s\"", (int)wl, w);
     }
     struct tr_err e;
     next_word(&s, end, &w, &wl);
@@ -729,12 +726,12 @@ parse_eval(struct parser *p, size_t *i)
             return perr(p, line, TR_ENOMEM, "no memory");
         }
         struct tr_promql_node *node;
-        int rc = tr_promql_parse(c->expr, strlen(c->expr), tmp, &node, NULL,
-                                 &e);
+        int rc =
+            tr_promql_parse(c->expr, strlen(c->expr), tmp, &node, NULL, &e);
         tr_arena_destroy(tmp);
         if (rc != TR_OK) {
-            return perr(p, line, rc, "cannot parse expression %s: %s",
-                        c->expr, e.msg);
+            return perr(p, line, rc, "cannot parse expression %s: %s", c->expr,
+                        e.msg);
         }
     }
     return TR_OK;
@@ -749,8 +746,7 @@ tr_promqltest_parse(const char *name, const char *text, size_t len,
     p.err = err;
     p.a = tr_arena_create(0);
     if (p.a == NULL) {
-        return tr_err_set(err, TR_ENOMEM, "cannot parse %s: no memory",
-                          name);
+        return tr_err_set(err, TR_ENOMEM, "cannot parse %s: no memory", name);
     }
     int rc = TR_ENOMEM;
     p.s = tr_arena_calloc(p.a, 1, sizeof(*p.s));
@@ -812,8 +808,7 @@ tr_promqltest_parse(const char *name, const char *text, size_t len,
         } else if (wl >= 4 && memcmp(w, "eval", 4) == 0) {
             rc = parse_eval(&p, &i);
         } else {
-            rc = perr(&p, i, TR_EINVAL, "unknown command \"%.*s\"", (int)ll,
-                      l);
+            rc = perr(&p, i, TR_EINVAL, "unknown command \"%.*s\"", (int)ll, l);
         }
         if (rc != TR_OK) {
             goto fail;
@@ -845,8 +840,7 @@ tr_promqltest_parse_file(const char *path, struct tr_promqltest_script **out,
     int rc = TR_OK;
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
         if (tr_buf_append(&b, chunk, n) != TR_OK) {
-            rc = tr_err_set(err, TR_ENOMEM, "cannot read %s: no memory",
-                            path);
+            rc = tr_err_set(err, TR_ENOMEM, "cannot read %s: no memory", path);
             break;
         }
     }
@@ -934,8 +928,7 @@ find_expected(const struct tr_promqltest_cmd *c, const struct tr_labels *ls,
 
 static bool
 compare_vector(const struct tr_promqltest_cmd *c,
-               const struct tr_promql_sample *smp, size_t n,
-               struct tr_buf *why)
+               const struct tr_promql_sample *smp, size_t n, struct tr_buf *why)
 {
     bool ok = true;
     bool *seen = tr_calloc(c->n_series + 1, sizeof(bool));
@@ -990,8 +983,7 @@ compare_vector(const struct tr_promqltest_cmd *c,
 
 static bool
 compare_matrix(const struct tr_promqltest_cmd *c,
-               const struct tr_promql_series *ser, size_t n,
-               struct tr_buf *why)
+               const struct tr_promql_series *ser, size_t n, struct tr_buf *why)
 {
     bool ok = true;
     bool *seen = tr_calloc(c->n_series + 1, sizeof(bool));
@@ -1084,8 +1076,7 @@ tr_promqltest_compare(const struct tr_promqltest_cmd *c,
             tr_buf_appendf(why, "expected a range result, got %s",
                            tr_promql_type_name(got->type));
         } else {
-            ok = compare_matrix(c, got->u.matrix.series, got->u.matrix.n,
-                                why);
+            ok = compare_matrix(c, got->u.matrix.series, got->u.matrix.n, why);
         }
     } else if (got->type == TR_PROMQL_TYPE_SCALAR) {
         if (!c->expect_scalar) {
@@ -1103,8 +1094,7 @@ tr_promqltest_compare(const struct tr_promqltest_cmd *c,
         if (c->expect_scalar) {
             tr_buf_append_str(why, "expected a scalar, got a vector");
         } else {
-            ok = compare_vector(c, got->u.vector.samples, got->u.vector.n,
-                                why);
+            ok = compare_vector(c, got->u.vector.samples, got->u.vector.n, why);
         }
     } else {
         tr_buf_appendf(why, "unexpected %s result on instant evaluation",
@@ -1231,8 +1221,7 @@ middle_step(struct tr_arena *a, const struct tr_promql_value *range,
         return TR_EINVAL;
     }
     size_t n = range->u.matrix.n, k = 0;
-    struct tr_promql_sample *smp =
-        tr_arena_calloc(a, n + 1, sizeof(*smp));
+    struct tr_promql_sample *smp = tr_arena_calloc(a, n + 1, sizeof(*smp));
     if (smp == NULL) {
         return TR_ENOMEM;
     }
@@ -1250,8 +1239,9 @@ middle_step(struct tr_arena *a, const struct tr_promql_value *range,
     }
     if (scalar) {
         if (k != 1) {
-            tr_buf_appendf(why, "range query has %zu points at t=%lld for a "
-                                "scalar",
+            tr_buf_appendf(why,
+                           "range query has %zu points at t=%lld for a "
+                           "scalar",
                            k, (long long)t);
             return TR_EINVAL;
         }
@@ -1269,9 +1259,9 @@ middle_step(struct tr_arena *a, const struct tr_promql_value *range,
 /* Runs one eval; *passed tells the outcome, why the reason. */
 static int
 run_eval(const struct tr_promqltest_cmd *c,
-         const struct tr_promqltest_backend *be, void *ctx,
-         struct tr_arena *a, bool *passed, struct tr_buf *why,
-         struct tr_buf *got_text, struct tr_err *err)
+         const struct tr_promqltest_backend *be, void *ctx, struct tr_arena *a,
+         bool *passed, struct tr_buf *why, struct tr_buf *got_text,
+         struct tr_err *err)
 {
     struct tr_promql_value got;
     struct tr_err qerr;
@@ -1340,8 +1330,7 @@ tr_promqltest_run(const struct tr_promqltest_script *s,
 {
     struct tr_arena *a = tr_arena_create(0);
     if (a == NULL) {
-        return tr_err_set(err, TR_ENOMEM, "cannot run %s: no memory",
-                          s->name);
+        return tr_err_set(err, TR_ENOMEM, "cannot run %s: no memory", s->name);
     }
     struct tr_buf why = TR_BUF_INIT, got = TR_BUF_INIT, exp = TR_BUF_INIT;
     int rc = be->clear(ctx, err);
@@ -1365,8 +1354,9 @@ tr_promqltest_run(const struct tr_promqltest_script *s,
             stats->evals++;
             if (passed && known) {
                 stats->fixed++;
-                fprintf(report, "%s:%u: FIXED (listed as a known failure "
-                                "but passes): %s\n",
+                fprintf(report,
+                        "%s:%u: FIXED (listed as a known failure "
+                        "but passes): %s\n",
                         s->name, c->line, c->expr);
             } else if (passed) {
                 stats->passed++;
@@ -1384,12 +1374,11 @@ tr_promqltest_run(const struct tr_promqltest_script *s,
                 fprintf(report,
                         "%s:%u: %s: %s%s %s\n  reason: %.*s\n  expected:\n"
                         "%.*s  got:\n%.*s",
-                        s->name, c->line,
-                        known ? "KNOWN FAILURE" : "FAIL", c->range ? "range "
-                                                                   : "",
-                        c->fail ? "eval_fail" : "eval", c->expr,
-                        (int)why.len, why.data ? why.data : "",
-                        (int)exp.len, exp.data ? exp.data : "", (int)got.len,
+                        s->name, c->line, known ? "KNOWN FAILURE" : "FAIL",
+                        c->range ? "range " : "",
+                        c->fail ? "eval_fail" : "eval", c->expr, (int)why.len,
+                        why.data ? why.data : "", (int)exp.len,
+                        exp.data ? exp.data : "", (int)got.len,
                         got.data ? got.data : "    (no result)\n");
             }
         }
@@ -1491,8 +1480,8 @@ trident_query(void *ctx, struct tr_arena *arena, const char *expr, bool range,
         rc = tr_promql_range_query(t->engine, &qa, arena, expr, strlen(expr),
                                    start_ms, end_ms, step_ms, &res, err);
     } else {
-        rc = tr_promql_instant_query(t->engine, &qa, arena, expr,
-                                     strlen(expr), start_ms, &res, err);
+        rc = tr_promql_instant_query(t->engine, &qa, arena, expr, strlen(expr),
+                                     start_ms, &res, err);
     }
     if (rc == TR_EUNAVAIL) {
         rc = TR_EIO; /* an engine error is a query failure, not ours */
@@ -1635,8 +1624,8 @@ tr_promqltest_main(int argc, char **argv)
             break;
         }
         struct tr_promqltest_stats st = {0};
-        int rc = tr_promqltest_run(s, &trident_backend, t, &opts, stdout,
-                                   &st, &err);
+        int rc =
+            tr_promqltest_run(s, &trident_backend, t, &opts, stdout, &st, &err);
         printf("%s: %u evals, %u passed, %u failed, %u known failures%s\n",
                argv[i], st.evals, st.passed, st.failed, st.known_failed,
                rc != TR_OK ? " (stopped early)" : "");

@@ -65,8 +65,8 @@ struct tr_promqltest_value {
  */
 int tr_promqltest_parse_series(const char *line, size_t len,
                                struct tr_labels **labels,
-                               struct tr_promqltest_value **values,
-                               size_t *n, struct tr_err *err);
+                               struct tr_promqltest_value **values, size_t *n,
+                               struct tr_err *err);
 
 enum tr_promqltest_cmd_kind {
     TR_PROMQLTEST_LOAD = 1,
@@ -153,9 +153,8 @@ struct tr_promqltest_backend {
      * allocating the result in arena.
      */
     int (*query)(void *ctx, struct tr_arena *arena, const char *expr,
-                 bool range, int64_t start_ms, int64_t end_ms,
-                 int64_t step_ms, struct tr_promql_value *out,
-                 struct tr_err *err);
+                 bool range, int64_t start_ms, int64_t end_ms, int64_t step_ms,
+                 struct tr_promql_value *out, struct tr_err *err);
 };
 
 struct tr_promqltest_options {

@@ -215,8 +215,8 @@ prom_start(struct prom *p, struct tr_err *err)
             p->pid = 0;
         }
     }
-    return tr_err_set(err, TR_EUNAVAIL,
-                      "cannot start prometheus (%s): see %s", p->bin, logp);
+    return tr_err_set(err, TR_EUNAVAIL, "cannot start prometheus (%s): see %s",
+                      p->bin, logp);
 }
 
 /* One sample to send: series index and position. */
@@ -293,8 +293,7 @@ send_batch(struct prom *p, struct pending *ps, size_t from, size_t to,
         goto out;
     }
     prometheus__write_request__pack(&wr, packed);
-    if (snappy_compress((const char *)packed, plen, comp, &clen) !=
-        SNAPPY_OK) {
+    if (snappy_compress((const char *)packed, plen, comp, &clen) != SNAPPY_OK) {
         rc = tr_err_set(err, TR_EUNAVAIL, "cannot compress write request");
         goto out;
     }
@@ -303,8 +302,8 @@ send_batch(struct prom *p, struct pending *ps, size_t from, size_t to,
     struct tr_buf resp = TR_BUF_INIT;
     long st = http(p, url, comp, clen, &resp);
     if (st < 200 || st > 299) {
-        rc = tr_err_set(err, TR_EUNAVAIL, "remote write answered %ld: %.*s",
-                        st, (int)resp.len, resp.data ? resp.data : "");
+        rc = tr_err_set(err, TR_EUNAVAIL, "remote write answered %ld: %.*s", st,
+                        (int)resp.len, resp.data ? resp.data : "");
     }
     tr_buf_fini(&resp);
 out:
@@ -414,9 +413,8 @@ json_labels(struct tr_arena *a, json_t *metric, struct tr_promql_labels *out)
     }
     /* Sorted by name, as a label set must be. */
     for (size_t x = 1; x < i; x++) {
-        for (size_t y = x; y > 0 && strcmp(pairs[y - 1].name,
-                                           pairs[y].name) > 0;
-             y--) {
+        for (size_t y = x;
+             y > 0 && strcmp(pairs[y - 1].name, pairs[y].name) > 0; y--) {
             struct tr_label t = pairs[y];
             pairs[y] = pairs[y - 1];
             pairs[y - 1] = t;
@@ -469,8 +467,7 @@ prom_query(void *ctx, struct tr_arena *a, const char *expr, bool range,
     }
     root = json_loadb(body.data ? body.data : "", body.len, 0, NULL);
     if (root == NULL) {
-        rc = tr_err_set(err, TR_EUNAVAIL, "bad JSON from prometheus (%ld)",
-                        st);
+        rc = tr_err_set(err, TR_EUNAVAIL, "bad JSON from prometheus (%ld)", st);
         goto out;
     }
     const char *status = json_string_value(json_object_get(root, "status"));
@@ -496,8 +493,8 @@ prom_query(void *ctx, struct tr_arena *a, const char *expr, bool range,
     } else if (strcmp(rt, "vector") == 0) {
         size_t n = json_array_size(res);
         out->type = TR_PROMQL_TYPE_VECTOR;
-        out->u.vector.samples = tr_arena_calloc(a, n + 1, sizeof(
-                                                    *out->u.vector.samples));
+        out->u.vector.samples =
+            tr_arena_calloc(a, n + 1, sizeof(*out->u.vector.samples));
         out->u.vector.n = n;
         for (size_t i = 0; i < n; i++) {
             json_t *e = json_array_get(res, i);
@@ -517,8 +514,7 @@ prom_query(void *ctx, struct tr_arena *a, const char *expr, bool range,
             json_labels(a, json_object_get(e, "metric"), &s->labels);
             json_t *vals = json_object_get(e, "values");
             s->n_points = json_array_size(vals);
-            s->points = tr_arena_calloc(a, s->n_points + 1,
-                                        sizeof(*s->points));
+            s->points = tr_arena_calloc(a, s->n_points + 1, sizeof(*s->points));
             for (size_t k = 0; k < s->n_points; k++) {
                 json_point(json_array_get(vals, k), &s->points[k].t,
                            &s->points[k].v);
@@ -557,8 +553,7 @@ main(int argc, char **argv)
         }
     }
     if (p.bin == NULL || first >= argc) {
-        fprintf(stderr, "usage: %s [-v] --prometheus BIN FILE...\n",
-                argv[0]);
+        fprintf(stderr, "usage: %s [-v] --prometheus BIN FILE...\n", argv[0]);
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -576,8 +571,8 @@ main(int argc, char **argv)
         struct tr_promqltest_stats st = {0};
         p.n_loads = 0;
         p.dirty = true;
-        int rc = tr_promqltest_run(s, &prom_backend, &p, &opts, stdout, &st,
-                                   &err);
+        int rc =
+            tr_promqltest_run(s, &prom_backend, &p, &opts, stdout, &st, &err);
         printf("%s: %u evals, %u passed, %u failed%s\n", argv[i], st.evals,
                st.passed, st.failed, rc != TR_OK ? " (stopped early)" : "");
         fflush(stdout);

@@ -32,8 +32,8 @@ expect_values(const char *line, const char *want_labels, const double *want,
     struct tr_promqltest_value *v;
     size_t got;
     struct tr_err err;
-    int rc = tr_promqltest_parse_series(line, strlen(line), &ls, &v, &got,
-                                        &err);
+    int rc =
+        tr_promqltest_parse_series(line, strlen(line), &ls, &v, &got, &err);
     if (rc != TR_OK) {
         fail_msg("%s: %s", line, err.msg);
     }
@@ -64,24 +64,22 @@ static void
 test_series_expansion(void **state)
 {
     (void)state;
-    expect_values("m 1+2x3", "{__name__=\"m\"}", (double[]){1, 3, 5, 7},
-                  NULL, 4);
-    expect_values("m 5-1x2", "{__name__=\"m\"}", (double[]){5, 4, 3}, NULL,
-                  3);
+    expect_values("m 1+2x3", "{__name__=\"m\"}", (double[]){1, 3, 5, 7}, NULL,
+                  4);
+    expect_values("m 5-1x2", "{__name__=\"m\"}", (double[]){5, 4, 3}, NULL, 3);
     expect_values("m 7x2", "{__name__=\"m\"}", (double[]){7, 7, 7}, NULL, 3);
     expect_values("m 1x0", "{__name__=\"m\"}", (double[]){1}, NULL, 1);
     expect_values("m -1 +2 1e3 1.5e-1", "{__name__=\"m\"}",
                   (double[]){-1, 2, 1000, 0.15}, NULL, 4);
-    expect_values("m 1.5+0.5x2", "{__name__=\"m\"}",
-                  (double[]){1.5, 2, 2.5}, NULL, 3);
-    expect_values("m -2-2x2", "{__name__=\"m\"}", (double[]){-2, -4, -6},
+    expect_values("m 1.5+0.5x2", "{__name__=\"m\"}", (double[]){1.5, 2, 2.5},
                   NULL, 3);
+    expect_values("m -2-2x2", "{__name__=\"m\"}", (double[]){-2, -4, -6}, NULL,
+                  3);
     expect_values("m 1 _ 3 _x2 5", "{__name__=\"m\"}",
                   (double[]){1, 0, 3, 0, 0, 5},
                   (bool[]){false, true, false, true, true, false}, 6);
     expect_values("m NaN Inf -Inf +Inf nan inf", "{__name__=\"m\"}",
-                  (double[]){NAN, INFINITY, -INFINITY, INFINITY, NAN,
-                             INFINITY},
+                  (double[]){NAN, INFINITY, -INFINITY, INFINITY, NAN, INFINITY},
                   NULL, 6);
     expect_values("m Inf+0x1", "{__name__=\"m\"}",
                   (double[]){INFINITY, INFINITY}, NULL, 2);
@@ -93,8 +91,8 @@ test_series_expansion(void **state)
     expect_values("m 0+0.1x3", "{__name__=\"m\"}", acc, NULL, 4);
     /* Labels: name and braces, braces only, quotes with braces inside. */
     expect_values("  up{job=\"a\",  i=\"1\"}   4  ",
-                  "{__name__=\"up\", i=\"1\", job=\"a\"}", (double[]){4},
-                  NULL, 1);
+                  "{__name__=\"up\", i=\"1\", job=\"a\"}", (double[]){4}, NULL,
+                  1);
     expect_values("{a=\"}{\"} 2", "{a=\"}{\"}", (double[]){2}, NULL, 1);
     expect_values("ns:rule_name{x=\"\\\"\"} 1",
                   "{__name__=\"ns:rule_name\", x=\"\\\"\"}", (double[]){1},
@@ -109,9 +107,9 @@ test_series_stale(void **state)
     struct tr_labels *ls;
     struct tr_promqltest_value *v;
     size_t n;
-    assert_int_equal(tr_promqltest_parse_series("m 1 stale stalex1", 17, &ls,
-                                                &v, &n, NULL),
-                     TR_OK);
+    assert_int_equal(
+        tr_promqltest_parse_series("m 1 stale stalex1", 17, &ls, &v, &n, NULL),
+        TR_OK);
     assert_int_equal(n, 4);
     for (size_t i = 1; i < 4; i++) {
         uint64_t bits;
@@ -127,17 +125,17 @@ test_series_errors(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "m 1+",     "m abc",   "m 1x",     "m _x",        "m 1+2",
-        "m 1+2y3",  "m 1x2x3", "m{a=\"b\" 1", "m{a=b} 1", "m 1_",
-        "m{a=\"b\"}1", "=1",      "m 1--",    "m x3",
+        "m 1+",        "m abc",   "m 1x",        "m _x",     "m 1+2",
+        "m 1+2y3",     "m 1x2x3", "m{a=\"b\" 1", "m{a=b} 1", "m 1_",
+        "m{a=\"b\"}1", "=1",      "m 1--",       "m x3",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct tr_labels *ls = NULL;
         struct tr_promqltest_value *v = NULL;
         size_t n;
         struct tr_err err;
-        int rc = tr_promqltest_parse_series(bad[i], strlen(bad[i]), &ls, &v,
-                                            &n, &err);
+        int rc = tr_promqltest_parse_series(bad[i], strlen(bad[i]), &ls, &v, &n,
+                                            &err);
         if (rc != TR_EINVAL) {
             fail_msg("\"%s\" parsed (rc %d)", bad[i], rc);
         }
@@ -154,8 +152,7 @@ parse_ok(const char *text)
 {
     struct tr_promqltest_script *s;
     struct tr_err err;
-    if (tr_promqltest_parse("t.test", text, strlen(text), &s, &err) !=
-        TR_OK) {
+    if (tr_promqltest_parse("t.test", text, strlen(text), &s, &err) != TR_OK) {
         fail_msg("%s", err.msg);
     }
     return s;
@@ -165,32 +162,32 @@ static void
 test_script_structure(void **state)
 {
     (void)state;
-    struct tr_promqltest_script *s = parse_ok(
-        "# comment\n"
-        "load 30s\n"
-        "  a{x=\"1\"} 1 2\n"
-        "\tb 0+1x4\n"
-        "\n"
-        "eval instant at 1m30s sum(a)\n"
-        "  {} 3\n"
-        "\n"
-        "eval_ordered instant at 0 sort(a)\n"
-        "  a{x=\"1\"} 1\n"
-        "\n"
-        "eval_fail instant at 0 rate(a)\n"
-        "\n"
-        "eval instant at 1h 1 + 1\n"
-        "  2\n"
-        "clear\n"
-        "eval range from 0 to 2m step 1m b\n"
-        "  b 0 _ 4\n"
-        "\n"
-        "eval instant at 0 foo(\n"
-        "  expect fail\n"
-        "\n"
-        "eval instant at 0 a\n"
-        "  expect ordered\n"
-        "  a{x=\"1\"} 1\n");
+    struct tr_promqltest_script *s =
+        parse_ok("# comment\n"
+                 "load 30s\n"
+                 "  a{x=\"1\"} 1 2\n"
+                 "\tb 0+1x4\n"
+                 "\n"
+                 "eval instant at 1m30s sum(a)\n"
+                 "  {} 3\n"
+                 "\n"
+                 "eval_ordered instant at 0 sort(a)\n"
+                 "  a{x=\"1\"} 1\n"
+                 "\n"
+                 "eval_fail instant at 0 rate(a)\n"
+                 "\n"
+                 "eval instant at 1h 1 + 1\n"
+                 "  2\n"
+                 "clear\n"
+                 "eval range from 0 to 2m step 1m b\n"
+                 "  b 0 _ 4\n"
+                 "\n"
+                 "eval instant at 0 foo(\n"
+                 "  expect fail\n"
+                 "\n"
+                 "eval instant at 0 a\n"
+                 "  expect ordered\n"
+                 "  a{x=\"1\"} 1\n");
     assert_int_equal(s->n_cmds, 9);
     const struct tr_promqltest_cmd *c = s->cmds;
     assert_int_equal(c[0].kind, TR_PROMQLTEST_LOAD);
