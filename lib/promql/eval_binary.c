@@ -11,6 +11,8 @@
 #include "base/mem.h"
 #include "promql/eval_internal.h"
 
+/* Operators whose result drops __name__ (Prometheus 2.42
+ * shouldDropMetricName: atan2 is not among them). */
 static bool
 is_arith(enum tr_promql_op op)
 {
@@ -21,7 +23,6 @@ is_arith(enum tr_promql_op op)
     case TR_PROMQL_OP_DIV:
     case TR_PROMQL_OP_MOD:
     case TR_PROMQL_OP_POW:
-    case TR_PROMQL_OP_ATAN2:
         return true;
     default:
         return false;
