@@ -87,9 +87,9 @@ struct tr_block_options {
     int64_t maxt;
     uint32_t level;             /* 0 means 1 */
     uint32_t samples_per_chunk; /* 0 means 120 (TR_CHUNK_DEFAULT_SAMPLES) */
-    uint32_t chunk_page_size;   /* uncompressed bytes per chunk page; 0: 64 KiB */
-    uint32_t series_per_page;   /* series per index series page; 0: 64 */
-    int zstd_level;             /* 0 means 9 */
+    uint32_t chunk_page_size; /* uncompressed bytes per chunk page; 0: 64 KiB */
+    uint32_t series_per_page; /* series per index series page; 0: 64 */
+    int zstd_level;           /* 0 means 9 */
 };
 
 /* A finished block held in memory: the three files and the parsed meta. */
@@ -186,8 +186,8 @@ int tr_block_meta_read(struct tr_objstore *os, const char *tenant,
  * Deletes a block: meta.json first (so readers stop seeing it), then
  * every other object under its folder. Deleting an absent block succeeds.
  */
-int tr_block_delete(struct tr_objstore *os, const char *tenant,
-                    const char *id, struct tr_err *err);
+int tr_block_delete(struct tr_objstore *os, const char *tenant, const char *id,
+                    struct tr_err *err);
 
 /* Writes "<tenant>/metrics/<id>/<file>" into out (size TR_OBJSTORE_KEY_MAX
  * + 1). TR_EINVAL when too long. */
@@ -267,11 +267,11 @@ int tr_block_label_names(struct tr_block *b, struct tr_matcher *const *matchers,
                          size_t n, int64_t mint, int64_t maxt,
                          struct tr_arena *arena, struct tr_tsdb_str **out,
                          size_t *count, struct tr_err *err);
-int tr_block_label_values(struct tr_block *b, const char *name,
-                          size_t name_len, struct tr_matcher *const *matchers,
-                          size_t n, int64_t mint, int64_t maxt,
-                          struct tr_arena *arena, struct tr_tsdb_str **out,
-                          size_t *count, struct tr_err *err);
+int tr_block_label_values(struct tr_block *b, const char *name, size_t name_len,
+                          struct tr_matcher *const *matchers, size_t n,
+                          int64_t mint, int64_t maxt, struct tr_arena *arena,
+                          struct tr_tsdb_str **out, size_t *count,
+                          struct tr_err *err);
 
 /* Object store traffic of a block since it was opened (open included). */
 struct tr_block_read_stats {

@@ -71,8 +71,9 @@ tr_block_toc_decode(const void *data, uint64_t index_size,
         return tr_err_set(err, TR_EINVAL, "bad table of contents magic");
     }
     if (get_le64(b + 88) != XXH64(b, 88, 0)) {
-        return tr_err_set(err, TR_EINVAL, "table of contents checksum "
-                                          "mismatch");
+        return tr_err_set(err, TR_EINVAL,
+                          "table of contents checksum "
+                          "mismatch");
     }
     uint32_t version = get_le32(b + 4);
     if (version != TR_BLOCK_FORMAT_VERSION) {
@@ -178,8 +179,8 @@ tr_block_meta_decode(const void *data, size_t len, struct tr_block_meta *out,
     json_error_t jerr;
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
-        return tr_err_set(err, TR_EINVAL, "%s at line %d column %d",
-                          jerr.text, jerr.line, jerr.column);
+        return tr_err_set(err, TR_EINVAL, "%s at line %d column %d", jerr.text,
+                          jerr.line, jerr.column);
     }
     memset(out, 0, sizeof(*out));
     const char *bad = NULL;
@@ -215,8 +216,8 @@ tr_block_meta_decode(const void *data, size_t len, struct tr_block_meta *out,
     } else if (!json_is_object(files) ||
                !get_uint(files, TR_BLOCK_FILE_INDEX, &out->index_size) ||
                !get_uint(files, TR_BLOCK_FILE_CHUNKS, &out->chunks_size) ||
-               out->index_size < TR_BLOCK_INDEX_HEADER_SIZE +
-                                     TR_BLOCK_TOC_SIZE) {
+               out->index_size <
+                   TR_BLOCK_INDEX_HEADER_SIZE + TR_BLOCK_TOC_SIZE) {
         bad = "files";
     }
     json_decref(root);
@@ -232,8 +233,7 @@ tr_block_tenant_check(const char *tenant, struct tr_err *err)
 {
     size_t n = tenant == NULL ? 0 : strlen(tenant);
     if (n == 0 || n > TR_BLOCK_TENANT_MAX) {
-        return tr_err_set(err, TR_EINVAL,
-                          "tenant id must have 1 to %d bytes",
+        return tr_err_set(err, TR_EINVAL, "tenant id must have 1 to %d bytes",
                           TR_BLOCK_TENANT_MAX);
     }
     if (strchr(tenant, '/') != NULL || strcmp(tenant, ".") == 0 ||
@@ -267,8 +267,7 @@ tr_block_id_valid(const char *id, size_t len)
 }
 
 void
-tr_block_id_format(int64_t mint, uint64_t hash_hi, uint64_t hash_lo,
-                   char *out)
+tr_block_id_format(int64_t mint, uint64_t hash_hi, uint64_t hash_lo, char *out)
 {
     /* 48 bits of time in 10 characters (the top 2 bits are zero) ... */
     uint64_t t = (uint64_t)(mint < 0 ? 0 : mint) & ((UINT64_C(1) << 48) - 1);

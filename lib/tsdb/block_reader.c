@@ -117,8 +117,8 @@ fetch(struct tr_block *b, const char *key, uint64_t off, uint64_t len,
  * checksum catches corrupted bytes.
  */
 static int
-unframe(const struct tr_block *b, ZSTD_DCtx *dctx, const void *src,
-        size_t len, uint64_t expect, struct tr_buf *out, const char *what,
+unframe(const struct tr_block *b, ZSTD_DCtx *dctx, const void *src, size_t len,
+        uint64_t expect, struct tr_buf *out, const char *what,
         struct tr_err *err)
 {
     tr_buf_reset(out);
@@ -132,13 +132,17 @@ unframe(const struct tr_block *b, ZSTD_DCtx *dctx, const void *src,
         return corrupt(b, err, what);
     }
     if (tr_buf_reserve(out, (size_t)size + 1) != TR_OK) {
-        return tr_err_set(err, TR_ENOMEM, "cannot read block %s: out of "
-                                          "memory", b->meta.id);
+        return tr_err_set(err, TR_ENOMEM,
+                          "cannot read block %s: out of "
+                          "memory",
+                          b->meta.id);
     }
     size_t n = ZSTD_decompressDCtx(dctx, out->data, (size_t)size + 1, src, len);
     if (ZSTD_isError(n) || n != size) {
-        return tr_err_set(err, TR_EINVAL, "cannot read block %s: %s is "
-                                          "corrupt (%s)", b->meta.id, what,
+        return tr_err_set(err, TR_EINVAL,
+                          "cannot read block %s: %s is "
+                          "corrupt (%s)",
+                          b->meta.id, what,
                           ZSTD_isError(n) ? ZSTD_getErrorName(n)
                                           : "size mismatch");
     }
@@ -192,8 +196,10 @@ fetch_ranges(struct tr_block *b, const char *key, struct range *r, size_t n,
     }
     f->bufs = tr_calloc(n, sizeof(*f->bufs));
     if (f->bufs == NULL) {
-        return tr_err_set(err, TR_ENOMEM, "cannot read block %s: out of "
-                                          "memory", b->meta.id);
+        return tr_err_set(err, TR_ENOMEM,
+                          "cannot read block %s: out of "
+                          "memory",
+                          b->meta.id);
     }
     size_t i = 0;
     while (i < n) {
@@ -220,7 +226,8 @@ fetch_ranges(struct tr_block *b, const char *key, struct range *r, size_t n,
     return TR_OK;
 }
 
-/* ---- open ----------------------------------------------------------------- */
+/* ---- open -----------------------------------------------------------------
+ */
 
 static int
 parse_symbols(struct tr_block *b, struct tr_err *err)
@@ -258,8 +265,7 @@ parse_symbols(struct tr_block *b, struct tr_err *err)
 }
 
 static int
-parse_labels(struct tr_block *b, const struct tr_buf *data,
-             struct tr_err *err)
+parse_labels(struct tr_block *b, const struct tr_buf *data, struct tr_err *err)
 {
     struct cursor c = {(const unsigned char *)data->data,
                        (const unsigned char *)data->data + data->len, false};
@@ -292,9 +298,9 @@ parse_labels(struct tr_block *b, const struct tr_buf *data,
             uint64_t vsym = uv(&c);
             uint64_t len = uv(&c);
             uint64_t count = uv(&c);
-            if (c.bad || vsym >= b->nsyms ||
-                (j > 0 && vsym <= vr[-1].sym) || count == 0 ||
-                count > b->nseries || len < count || len > end - off) {
+            if (c.bad || vsym >= b->nsyms || (j > 0 && vsym <= vr[-1].sym) ||
+                count == 0 || count > b->nseries || len < count ||
+                len > end - off) {
                 return corrupt(b, err, "label table");
             }
             vr->sym = (uint32_t)vsym;
@@ -430,7 +436,8 @@ load_index(struct tr_block *b, ZSTD_DCtx *dctx, struct tr_err *err)
     }
     /* Symbols first: the other tables refer to them. */
     if (b->toc.off[TR_BLOCK_SEC_SYMBOLS] >= base_off) {
-        rc = unframe(b, dctx, base + (b->toc.off[TR_BLOCK_SEC_SYMBOLS] - base_off),
+        rc = unframe(b, dctx,
+                     base + (b->toc.off[TR_BLOCK_SEC_SYMBOLS] - base_off),
                      b->toc.len[TR_BLOCK_SEC_SYMBOLS], 0, &b->symdata,
                      "symbol table", err);
     } else {
@@ -445,8 +452,9 @@ load_index(struct tr_block *b, ZSTD_DCtx *dctx, struct tr_err *err)
         rc = parse_symbols(b, err);
     }
     if (rc == TR_OK) {
-        rc = unframe(b, dctx, base + (po - base_off),
-                     b->toc.len[TR_BLOCK_SEC_PAGES], 0, &tmp, "page table", err);
+        rc =
+            unframe(b, dctx, base + (po - base_off),
+                    b->toc.len[TR_BLOCK_SEC_PAGES], 0, &tmp, "page table", err);
     }
     if (rc == TR_OK) {
         rc = parse_pages(b, &tmp, err);
@@ -480,8 +488,8 @@ tr_block_meta_read(struct tr_objstore *os, const char *tenant, const char *id,
         rc = tr_err_set(err, TR_EINVAL, "invalid block id \"%s\"", id);
     }
     if (rc == TR_OK) {
-        rc = tr_block_key(key, sizeof(key), tenant, id, TR_BLOCK_FILE_META,
-                          err);
+        rc =
+            tr_block_key(key, sizeof(key), tenant, id, TR_BLOCK_FILE_META, err);
     }
     if (rc != TR_OK) {
         return tr_err_prefix(err, "cannot read meta.json");
@@ -513,8 +521,10 @@ tr_block_open(struct tr_objstore *os, const char *tenant, const char *id,
     if (b == NULL || dctx == NULL) {
         tr_free(b);
         ZSTD_freeDCtx(dctx);
-        return tr_err_set(err, TR_ENOMEM, "cannot open block %s: out of "
-                                          "memory", id);
+        return tr_err_set(err, TR_ENOMEM,
+                          "cannot open block %s: out of "
+                          "memory",
+                          id);
     }
     atomic_init(&b->refs, 1);
     b->os = os;
@@ -567,7 +577,8 @@ tr_block_read_stats(const struct tr_block *b, struct tr_block_read_stats *out)
     out->bytes = atomic_load(&b->bytes);
 }
 
-/* ---- postings ------------------------------------------------------------- */
+/* ---- postings -------------------------------------------------------------
+ */
 
 static const struct name_rec *
 find_name(const struct tr_block *b, const char *name, size_t len)
@@ -778,7 +789,8 @@ done:
     return rc;
 }
 
-/* ---- series --------------------------------------------------------------- */
+/* ---- series ---------------------------------------------------------------
+ */
 
 struct chunk_ref {
     uint64_t loff;
@@ -862,8 +874,8 @@ parse_series(struct tr_block *b, struct cursor *c, bool keep, int64_t mint,
             return corrupt(b, err, "series entry");
         }
         if (keep && cmax >= mint && cmin <= maxt) {
-            fs->refs[fs->nrefs++] = (struct chunk_ref){loff, (uint32_t)len,
-                                                       cmin, cmax};
+            fs->refs[fs->nrefs++] =
+                (struct chunk_ref){loff, (uint32_t)len, cmin, cmax};
         }
         loff += len;
         bound = cmax + 1;
@@ -917,8 +929,7 @@ read_series(struct tr_block *b, ZSTD_DCtx *dctx, const struct tr_postings *ids,
     rc = fetch_ranges(b, b->index_key, r, np, &f, err);
     size_t k = 0; /* next wanted id */
     for (size_t i = 0; i < np && rc == TR_OK; i++) {
-        rc = unframe(b, dctx, r[i].data, r[i].len, 0, &dec, "series page",
-                     err);
+        rc = unframe(b, dctx, r[i].data, r[i].len, 0, &dec, "series page", err);
         if (rc != TR_OK) {
             break;
         }
@@ -1106,8 +1117,10 @@ tr_block_select(struct tr_block *b, struct tr_matcher *const *matchers,
     tr_block_series_set_fini(out);
     ZSTD_DCtx *dctx = ZSTD_createDCtx();
     if (dctx == NULL) {
-        return tr_err_set(err, TR_ENOMEM, "cannot read block %s: out of "
-                                          "memory", b->meta.id);
+        return tr_err_set(err, TR_ENOMEM,
+                          "cannot read block %s: out of "
+                          "memory",
+                          b->meta.id);
     }
     struct found_set fs;
     int rc = find_series(b, dctx, matchers, n, mint, maxt, &fs, err);
@@ -1132,8 +1145,8 @@ tr_block_series_samples(const struct tr_block_series *s, int64_t mint,
     *n = 0;
     size_t cap = 0;
     for (size_t i = 0; i < s->chunks.len; i++) {
-        const unsigned char *p =
-            (const unsigned char *)s->chunks.bytes.data + s->chunks.chunks[i].off;
+        const unsigned char *p = (const unsigned char *)s->chunks.bytes.data +
+                                 s->chunks.chunks[i].off;
         if (s->chunks.chunks[i].len >= 2) {
             cap += ((size_t)p[0] << 8) | p[1];
         }
@@ -1146,8 +1159,9 @@ tr_block_series_samples(const struct tr_block_series *s, int64_t mint,
     if (ts == NULL || vs == NULL) {
         tr_free(ts);
         tr_free(vs);
-        return tr_err_set(err, TR_ENOMEM, "cannot decode series: out of "
-                                          "memory");
+        return tr_err_set(err, TR_ENOMEM,
+                          "cannot decode series: out of "
+                          "memory");
     }
     struct tr_series_iter it;
     tr_series_iter_init(&it, &s->chunks, mint, maxt);
@@ -1157,8 +1171,9 @@ tr_block_series_samples(const struct tr_block_series *s, int64_t mint,
     double vv;
     while ((rc = tr_series_iter_next(&it, &tt, &vv, err)) > 0) {
         if (k == cap) {
-            rc = tr_err_set(err, TR_EINVAL, "cannot decode chunk: more "
-                                            "samples than its header says");
+            rc = tr_err_set(err, TR_EINVAL,
+                            "cannot decode chunk: more "
+                            "samples than its header says");
             break;
         }
         ts[k] = tt;
@@ -1176,7 +1191,8 @@ tr_block_series_samples(const struct tr_block_series *s, int64_t mint,
     return TR_OK;
 }
 
-/* ---- label queries -------------------------------------------------------- */
+/* ---- label queries --------------------------------------------------------
+ */
 
 static int
 tsdb_str_cmp(const void *pa, const void *pb)
@@ -1244,8 +1260,8 @@ label_query(struct tr_block *b, const char *name, size_t name_len,
             goto done;
         }
         for (size_t i = 0; i < cnt; i++) {
-            uint32_t sym = nr == NULL ? b->names[i].sym
-                                      : b->values[nr->first + i].sym;
+            uint32_t sym =
+                nr == NULL ? b->names[i].sym : b->values[nr->first + i].sym;
             v[k++] = b->syms[sym];
         }
         rc = strings_to_arena(v, k, false, arena, out, count);
@@ -1294,8 +1310,10 @@ label_query(struct tr_block *b, const char *name, size_t name_len,
 done:
     tr_free(v);
     if (rc == TR_ENOMEM) {
-        tr_err_set(err, TR_ENOMEM, "cannot list labels of block %s: out of "
-                                   "memory", b->meta.id);
+        tr_err_set(err, TR_ENOMEM,
+                   "cannot list labels of block %s: out of "
+                   "memory",
+                   b->meta.id);
     }
     return rc;
 }

@@ -42,8 +42,9 @@ on_list(void *arg, const struct tr_objstore_entry *e, struct tr_err *err)
         size_t cap = l->cap == 0 ? 16 : l->cap * 2;
         void *p = tr_realloc(l->ids, cap * sizeof(*l->ids));
         if (p == NULL) {
-            return tr_err_set(err, TR_ENOMEM, "cannot list blocks: out of "
-                                              "memory");
+            return tr_err_set(err, TR_ENOMEM,
+                              "cannot list blocks: out of "
+                              "memory");
         }
         l->ids = p;
         l->cap = cap;
@@ -116,8 +117,8 @@ tr_block_delete(struct tr_objstore *os, const char *tenant, const char *id,
         rc = tr_err_set(err, TR_EINVAL, "invalid block id \"%s\"", id);
     }
     if (rc == TR_OK) {
-        rc = tr_block_key(key, sizeof(key), tenant, id, TR_BLOCK_FILE_META,
-                          err);
+        rc =
+            tr_block_key(key, sizeof(key), tenant, id, TR_BLOCK_FILE_META, err);
     }
     /* meta.json first: from then on readers no longer see the block. */
     if (rc == TR_OK) {
@@ -126,8 +127,7 @@ tr_block_delete(struct tr_objstore *os, const char *tenant, const char *id,
     struct key_list kl = {0};
     if (rc == TR_OK) {
         char prefix[TR_OBJSTORE_KEY_MAX + 1];
-        snprintf(prefix, sizeof(prefix), "%s/%s/%s/", tenant, TR_BLOCK_DIR,
-                 id);
+        snprintf(prefix, sizeof(prefix), "%s/%s/%s/", tenant, TR_BLOCK_DIR, id);
         /* Collect first: deleting while listing a directory is unsafe. */
         rc = tr_objstore_list(os, prefix, NULL, collect_key, &kl, err);
     }
@@ -208,8 +208,8 @@ cache_find(struct tr_block_cache *c, const char *tenant, const char *id)
 }
 
 int
-tr_block_cache_get(struct tr_block_cache *c, const char *tenant,
-                   const char *id, struct tr_block **out, struct tr_err *err)
+tr_block_cache_get(struct tr_block_cache *c, const char *tenant, const char *id,
+                   struct tr_block **out, struct tr_err *err)
 {
     pthread_mutex_lock(&c->lock);
     struct cache_entry *e = cache_find(c, tenant, id);

@@ -27,8 +27,8 @@
 
 struct series_rec {
     struct tr_labels *labels;
-    uint64_t first_off;   /* logical offset of its first chunk */
-    size_t first_chunk;   /* index into chunks[] */
+    uint64_t first_off; /* logical offset of its first chunk */
+    size_t first_chunk; /* index into chunks[] */
     uint32_t nchunks;
 };
 
@@ -58,7 +58,7 @@ struct tr_block_builder {
     size_t ncpages, cpages_cap;
 
     uint64_t samples;
-    uint64_t logical; /* bytes of chunk stream so far */
+    uint64_t logical;         /* bytes of chunk stream so far */
     struct tr_buf page;       /* the chunk page being filled */
     struct tr_buf chunks_obj; /* compressed chunk pages */
 };
@@ -106,8 +106,9 @@ compress_frame(ZSTD_CCtx *cctx, const void *src, size_t len, struct tr_buf *out,
 {
     size_t bound = ZSTD_compressBound(len);
     if (tr_buf_reserve(out, bound) != TR_OK) {
-        return tr_err_set(err, TR_ENOMEM, "cannot compress block page: out of "
-                                          "memory");
+        return tr_err_set(err, TR_ENOMEM,
+                          "cannot compress block page: out of "
+                          "memory");
     }
     size_t n = ZSTD_compress2(cctx, out->data + out->len, bound, src, len);
     if (ZSTD_isError(n)) {
@@ -122,8 +123,7 @@ compress_frame(ZSTD_CCtx *cctx, const void *src, size_t len, struct tr_buf *out,
 }
 
 struct tr_block_builder *
-tr_block_builder_create(const struct tr_block_options *opts,
-                        struct tr_err *err)
+tr_block_builder_create(const struct tr_block_options *opts, struct tr_err *err)
 {
     if (opts == NULL || tr_block_tenant_check(opts->tenant, err) != TR_OK) {
         if (opts == NULL) {
@@ -185,8 +185,9 @@ tr_block_builder_create(const struct tr_block_options *opts,
         ZSTD_isError(ZSTD_CCtx_setParameter(b->cctx, ZSTD_c_checksumFlag, 1)) ||
         ZSTD_isError(
             ZSTD_CCtx_setParameter(b->cctx, ZSTD_c_contentSizeFlag, 1))) {
-        tr_err_set(err, TR_EIO, "cannot create block builder: zstd refused "
-                                "parameters");
+        tr_err_set(err, TR_EIO,
+                   "cannot create block builder: zstd refused "
+                   "parameters");
         tr_block_builder_destroy(b);
         return NULL;
     }
@@ -279,22 +280,25 @@ tr_block_builder_add(struct tr_block_builder *b, const struct tr_labels *ls,
                      struct tr_err *err)
 {
     if (b->failed) {
-        return tr_err_set(err, TR_EINVAL, "cannot add series to block: "
-                                          "builder failed earlier");
+        return tr_err_set(err, TR_EINVAL,
+                          "cannot add series to block: "
+                          "builder failed earlier");
     }
     if (n == 0) {
         return TR_OK;
     }
     int rc;
     if (tr_labels_count(ls) == 0) {
-        rc = tr_err_set(err, TR_EINVAL, "cannot add series to block: empty "
-                                        "label set");
+        rc = tr_err_set(err, TR_EINVAL,
+                        "cannot add series to block: empty "
+                        "label set");
         goto fail;
     }
     if (b->nseries > 0 &&
         tr_labels_compare(b->series[b->nseries - 1].labels, ls) >= 0) {
-        rc = tr_err_set(err, TR_EINVAL, "cannot add series to block: labels "
-                                        "not in increasing order");
+        rc = tr_err_set(err, TR_EINVAL,
+                        "cannot add series to block: labels "
+                        "not in increasing order");
         goto fail;
     }
     for (size_t i = 0; i < n; i++) {
@@ -498,8 +502,7 @@ section_frame(struct tr_block_builder *b, struct tr_buf *out,
 }
 
 static int
-build_index(struct tr_block_builder *b, struct tr_buf *out,
-            struct tr_err *err)
+build_index(struct tr_block_builder *b, struct tr_buf *out, struct tr_err *err)
 {
     struct index_build ib = {0};
     struct tr_block_toc toc = {0};
@@ -547,8 +550,8 @@ build_index(struct tr_block_builder *b, struct tr_buf *out,
             struct tr_label l;
             tr_labels_iter_init(&it, s->labels);
             while (rc == TR_OK && tr_labels_iter_next(&it, &l)) {
-                rc = put_uvarint(&ib.tmp,
-                                 sym_ref(ib.syms, ib.nsyms, l.name, l.name_len));
+                rc = put_uvarint(
+                    &ib.tmp, sym_ref(ib.syms, ib.nsyms, l.name, l.name_len));
                 if (rc == TR_OK) {
                     rc = put_uvarint(&ib.tmp, sym_ref(ib.syms, ib.nsyms,
                                                       l.value, l.value_len));
@@ -698,12 +701,14 @@ tr_block_builder_finish(struct tr_block_builder *b, struct tr_block_files *out,
                         struct tr_err *err)
 {
     if (b->failed) {
-        return tr_err_set(err, TR_EINVAL, "cannot finish block: builder "
-                                          "failed earlier");
+        return tr_err_set(err, TR_EINVAL,
+                          "cannot finish block: builder "
+                          "failed earlier");
     }
     if (b->nseries == 0) {
-        return tr_err_set(err, TR_ENOTFOUND, "cannot finish block: no "
-                                             "samples in range");
+        return tr_err_set(err, TR_ENOTFOUND,
+                          "cannot finish block: no "
+                          "samples in range");
     }
     tr_block_files_fini(out);
     int rc = flush_page(b, err);
@@ -736,8 +741,9 @@ tr_block_builder_finish(struct tr_block_builder *b, struct tr_block_files *out,
     if (tr_block_meta_encode(m, &out->meta_json) != TR_OK) {
         b->failed = true;
         tr_block_files_fini(out);
-        return tr_err_set(err, TR_ENOMEM, "cannot finish block: out of "
-                                          "memory");
+        return tr_err_set(err, TR_ENOMEM,
+                          "cannot finish block: out of "
+                          "memory");
     }
     b->failed = true; /* one finish per builder */
     return TR_OK;
@@ -826,8 +832,10 @@ tr_block_key(char *out, size_t size, const char *tenant, const char *id,
 {
     int n = snprintf(out, size, "%s/%s/%s/%s", tenant, TR_BLOCK_DIR, id, file);
     if (n < 0 || (size_t)n >= size) {
-        return tr_err_set(err, TR_EINVAL, "block key for tenant \"%s\" too "
-                                          "long", tenant);
+        return tr_err_set(err, TR_EINVAL,
+                          "block key for tenant \"%s\" too "
+                          "long",
+                          tenant);
     }
     return TR_OK;
 }

@@ -56,8 +56,7 @@ setup(void **state)
     if (mkdtemp(f->dir) == NULL) {
         return -1;
     }
-    struct tr_objstore_options o = {.backend = "filesystem",
-                                    .fs_root = f->dir};
+    struct tr_objstore_options o = {.backend = "filesystem", .fs_root = f->dir};
     struct tr_err err;
     f->os = tr_objstore_create(&o, &err);
     if (f->os == NULL) {
@@ -191,9 +190,14 @@ feed(struct tr_head *h, const struct def *d, unsigned seed)
         }
         break;
     case NANS: {
-        const double specials[] = {NAN, -0.0, INFINITY, -INFINITY,
+        const double specials[] = {NAN,
+                                   -0.0,
+                                   INFINITY,
+                                   -INFINITY,
                                    from_bits(UINT64_C(0x7ff8000000000abc)),
-                                   5e-324, 1.7976931348623157e308, 0.1};
+                                   5e-324,
+                                   1.7976931348623157e308,
+                                   0.1};
         int i = 0;
         for (int64_t t = MINT + 1; t < MAXT; t += step * 3) {
             append(h, s, t, specials[i++ % 8]);
@@ -258,8 +262,8 @@ build(struct tr_head *h, int64_t mint, int64_t maxt,
 }
 
 static struct tr_block *
-write_and_open(struct fixture *f, struct tr_head *h, int64_t mint,
-               int64_t maxt, struct tr_block_meta *meta)
+write_and_open(struct fixture *f, struct tr_head *h, int64_t mint, int64_t maxt,
+               struct tr_block_meta *meta)
 {
     struct tr_block_files files = {0};
     build(h, mint, maxt, &files);
@@ -280,8 +284,8 @@ write_and_open(struct fixture *f, struct tr_head *h, int64_t mint,
 
 /* Samples of a head series in [mint, maxt]. */
 static size_t
-head_samples(struct tr_head *h, struct tr_series *s, int64_t mint,
-             int64_t maxt, int64_t **ts, double **vs)
+head_samples(struct tr_head *h, struct tr_series *s, int64_t mint, int64_t maxt,
+             int64_t **ts, double **vs)
 {
     struct tr_series_chunks sc = {0};
     struct tr_err err;
@@ -332,10 +336,9 @@ compare_select(struct tr_head *h, struct tr_block *b,
         double *hv;
         /* The block holds only its own range of the head's samples. */
         const struct tr_block_meta *bm = tr_block_get_meta(b);
-        size_t hn = head_samples(h, hl.series[i],
-                                 mint > bm->mint ? mint : bm->mint,
-                                 maxt < bm->maxt - 1 ? maxt : bm->maxt - 1,
-                                 &ht, &hv);
+        size_t hn =
+            head_samples(h, hl.series[i], mint > bm->mint ? mint : bm->mint,
+                         maxt < bm->maxt - 1 ? maxt : bm->maxt - 1, &ht, &hv);
         if (hn == 0) {
             free(ht);
             free(hv);
@@ -348,8 +351,7 @@ compare_select(struct tr_head *h, struct tr_block *b,
          * only). */
         while (bi < set.len) {
             assert_int_equal(tr_block_series_samples(&set.series[bi], mint,
-                                                     maxt, &bt, &bv, &bn,
-                                                     &err),
+                                                     maxt, &bt, &bv, &bn, &err),
                              TR_OK);
             if (bn > 0) {
                 break;
@@ -364,14 +366,15 @@ compare_select(struct tr_head *h, struct tr_block *b,
             struct tr_buf x = TR_BUF_INIT, y = TR_BUF_INIT;
             tr_labels_format(set.series[bi].labels, &x);
             tr_labels_format(tr_series_labels(hl.series[i]), &y);
-            fail_msg("labels differ: block %.*s head %.*s", (int)x.len,
-                     x.data, (int)y.len, y.data);
+            fail_msg("labels differ: block %.*s head %.*s", (int)x.len, x.data,
+                     (int)y.len, y.data);
         }
         if (bn != hn) {
             struct tr_buf x = TR_BUF_INIT;
             tr_labels_format(set.series[bi].labels, &x);
             fail_msg("%.*s: block %zu samples, head %zu in [%" PRId64
-                     ", %" PRId64 "]", (int)x.len, x.data, bn, hn, mint, maxt);
+                     ", %" PRId64 "]",
+                     (int)x.len, x.data, bn, hn, mint, maxt);
         }
         for (size_t k = 0; k < hn; k++) {
             assert_int_equal(bt[k], ht[k]);
@@ -403,15 +406,16 @@ static struct tr_matcher *
 matcher(enum tr_match_type type, const char *name, const char *value)
 {
     struct tr_err err;
-    struct tr_matcher *m = tr_matcher_create(type, name, strlen(name), value,
-                                             strlen(value), &err);
+    struct tr_matcher *m =
+        tr_matcher_create(type, name, strlen(name), value, strlen(value), &err);
     if (m == NULL) {
         fail_msg("%s", err.msg);
     }
     return m;
 }
 
-/* ---- tests ---------------------------------------------------------------- */
+/* ---- tests ----------------------------------------------------------------
+ */
 
 static void
 test_roundtrip_bit_exact(void **state)
@@ -446,15 +450,15 @@ test_roundtrip_bit_exact(void **state)
 
     /* The meta counts agree with the head's samples in range. */
     uint64_t samples = 0;
-    assert_int_equal(
-        tr_block_select(b, NULL, 0, MINT, MAXT - 1, &set, &err), TR_OK);
+    assert_int_equal(tr_block_select(b, NULL, 0, MINT, MAXT - 1, &set, &err),
+                     TR_OK);
     uint64_t chunks = 0;
     for (size_t i = 0; i < set.len; i++) {
         int64_t *t;
         double *v;
         size_t n;
-        assert_int_equal(tr_block_series_samples(&set.series[i], MINT,
-                                                 MAXT - 1, &t, &v, &n, &err),
+        assert_int_equal(tr_block_series_samples(&set.series[i], MINT, MAXT - 1,
+                                                 &t, &v, &n, &err),
                          TR_OK);
         samples += n;
         chunks += set.series[i].chunks.len;
@@ -462,7 +466,8 @@ test_roundtrip_bit_exact(void **state)
         for (size_t c = 0; c < set.series[i].chunks.len; c++) {
             const struct tr_series_chunk *sc = &set.series[i].chunks.chunks[c];
             const unsigned char *p =
-                (const unsigned char *)set.series[i].chunks.bytes.data + sc->off;
+                (const unsigned char *)set.series[i].chunks.bytes.data +
+                sc->off;
             assert_true(((p[0] << 8) | p[1]) <= 120);
             assert_true(sc->min_t >= MINT && sc->max_t < MAXT);
         }
@@ -516,8 +521,8 @@ test_deterministic_bytes(void **state)
     build(h1, MINT, MAXT, &other);
     assert_string_not_equal(a.meta.id, other.meta.id);
     /* Another tenant, another id. */
-    struct tr_block_options o = {.tenant = "team-b", .mint = MINT,
-                                 .maxt = MAXT};
+    struct tr_block_options o = {
+        .tenant = "team-b", .mint = MINT, .maxt = MAXT};
     struct tr_block_files t2 = {0};
     struct tr_err err;
     assert_int_equal(tr_block_build_from_head(h2, &o, &t2, &err), TR_OK);
@@ -545,12 +550,12 @@ compare_labels(struct tr_head *h, struct tr_block *b, const char *name,
     size_t hn, bn;
     struct tr_err err;
     if (name == NULL) {
-        assert_int_equal(tr_head_label_names(h, ms, n, mint, maxt, arena, &hv,
-                                             &hn, &err),
-                         TR_OK);
-        assert_int_equal(tr_block_label_names(b, ms, n, mint, maxt, arena, &bv,
-                                              &bn, &err),
-                         TR_OK);
+        assert_int_equal(
+            tr_head_label_names(h, ms, n, mint, maxt, arena, &hv, &hn, &err),
+            TR_OK);
+        assert_int_equal(
+            tr_block_label_names(b, ms, n, mint, maxt, arena, &bv, &bn, &err),
+            TR_OK);
     } else {
         assert_int_equal(tr_head_label_values(h, name, strlen(name), ms, n,
                                               mint, maxt, arena, &hv, &hn,
@@ -588,8 +593,10 @@ test_matchers_and_labels_equal_head(void **state)
         snprintf(text, sizeof(text),
                  "{__name__=\"node_cpu_seconds_total\", cpu=\"%d\", "
                  "mode=\"%s\", instance=\"host%d\"%s}",
-                 i % 8, (i / 8) % 3 == 0 ? "idle" : (i / 8) % 3 == 1 ? "user"
-                                                                       : "system",
+                 i % 8,
+                 (i / 8) % 3 == 0   ? "idle"
+                 : (i / 8) % 3 == 1 ? "user"
+                                    : "system",
                  i / 24, i % 10 == 0 ? ", extra=\"yes\"" : "");
         struct tr_series *s = series(h, text);
         for (int64_t t = MINT + i; t < MAXT; t += 30000) {
@@ -624,8 +631,8 @@ test_matchers_and_labels_equal_head(void **state)
         struct tr_matcher *ms[3];
         size_t n = 0;
         for (size_t k = 0; k < 3 && cases[c][k].name != NULL; k++) {
-            ms[n++] = matcher(cases[c][k].type, cases[c][k].name,
-                              cases[c][k].value);
+            ms[n++] =
+                matcher(cases[c][k].type, cases[c][k].name, cases[c][k].value);
         }
         compare_select(h, b, ms, n, MINT, MAXT - 1);
         compare_select(h, b, ms, n, MINT + 1000000, MINT + 2000000);
@@ -719,8 +726,8 @@ open_and_read(struct fixture *f, const char *id, struct tr_err *err)
         int64_t *t;
         double *v;
         size_t n;
-        rc = tr_block_series_samples(&set.series[i], MINT, MAXT - 1, &t, &v,
-                                     &n, err);
+        rc = tr_block_series_samples(&set.series[i], MINT, MAXT - 1, &t, &v, &n,
+                                     err);
         if (rc == TR_OK) {
             tr_free(t);
             tr_free(v);
@@ -966,8 +973,8 @@ test_builder_errors(void **state)
     assert_memory_equal(files.index.data, hf.index.data, hf.index.len);
     assert_int_equal(hf.meta.samples, 5);
     /* An empty range of the head: nothing to write. */
-    struct tr_block_options empty = {.tenant = TENANT, .mint = 5000,
-                                     .maxt = 6000};
+    struct tr_block_options empty = {
+        .tenant = TENANT, .mint = 5000, .maxt = 6000};
     struct tr_block_files ef = {0};
     assert_int_equal(tr_block_build_from_head(h, &empty, &ef, &err),
                      TR_ENOTFOUND);
