@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "config/config.h"
 #include "modules.h"
+#include "promql/promqltest.h"
 #include "tr_build_config.h"
 
 struct cli {
@@ -34,7 +35,8 @@ usage(FILE *out)
     struct tr_buf help = TR_BUF_INIT;
     tr_config_write_help(&help);
     fprintf(out,
-            "Usage: trident [flags]\n\n"
+            "Usage: trident [flags]\n"
+            "       trident promqltest FILE...   run PromQL test scripts\n\n"
             "Runs Trident roles. Options come from defaults, then the YAML "
             "file of\n-config.file, then flags (-key=value), each overriding "
             "the one before.\n\n"
@@ -159,6 +161,11 @@ shutdown_watchdog(void *arg)
 int
 main(int argc, char **argv)
 {
+    /* Subcommands come first; everything else is flags for the server. */
+    if (argc > 1 && strcmp(argv[1], "promqltest") == 0) {
+        return tr_promqltest_main(argc - 1, argv + 1);
+    }
+
     struct cli cli = {0};
     struct tr_config cfg;
     struct tr_err err = {0};
