@@ -207,9 +207,9 @@ select_series(struct ev *ev, const struct tr_promql_vector_selector *vs,
     tr_err_clear(&serr);
     for (size_t i = 0; i < n && rc == TR_OK; i++) {
         const struct tr_promql_matcher *m = &vs->matchers[i];
-        ms[i] = tr_matcher_create(match_type(m->type), m->name.data,
-                                  m->name.len, m->value.data, m->value.len,
-                                  &serr);
+        ms[i] =
+            tr_matcher_create(match_type(m->type), m->name.data, m->name.len,
+                              m->value.data, m->value.len, &serr);
         if (ms[i] == NULL) {
             rc = serr.code ? serr.code : TR_ENOMEM;
         }
@@ -224,8 +224,8 @@ select_series(struct ev *ev, const struct tr_promql_vector_selector *vs,
         };
         *out = NULL;
         *count = 0;
-        rc = ev->qa->select(ev->qa->ctx, ev->arena, ms, n, mint, maxt, &h,
-                            out, count, &serr);
+        rc = ev->qa->select(ev->qa->ctx, ev->arena, ms, n, mint, maxt, &h, out,
+                            count, &serr);
     }
     for (size_t i = 0; i < n; i++) {
         tr_matcher_destroy(ms[i]);
@@ -276,16 +276,14 @@ ev_eval_vector_selector(struct ev *ev, const struct tr_promql_node *n,
                 continue;
             }
             if (s == NULL) {
+                /* At most one point per remaining step. */
                 size_t idx = ev_matrix_add(
                     ev, out, ev_labels_from_tsdb(ev, ss[i].labels),
-                    has_at ? ev->nsteps : 0);
+                    ev->nsteps - k);
                 s = &out->s[idx];
             }
             double v = want_ts ? (double)p[j - 1].t / 1000.0 : p[j - 1].v;
             ev_series_push(ev, s, ts, v);
-        }
-        if (s != NULL) {
-            ev_account(ev, (int64_t)s->n);
         }
     }
 }
@@ -305,8 +303,8 @@ eval_matrix_selector(struct ev *ev, const struct tr_promql_node *n,
     out->offset = ns_to_ms(vs->offset_ns);
     out->has_at = resolve_at(ev, &vs->at, &out->at);
     out->vs = vn;
-    int64_t mint = (out->has_at ? out->at : ev->start) - out->offset -
-                   out->range;
+    int64_t mint =
+        (out->has_at ? out->at : ev->start) - out->offset - out->range;
     int64_t maxt = (out->has_at ? out->at : ev->end) - out->offset;
 
     select_series(ev, vs, mint, maxt, out->range, &ss, &count);
@@ -367,8 +365,8 @@ eval_in_range(struct ev *ev, const struct tr_promql_node *e, int64_t start,
     ev->nsteps = (size_t)((end - start) / step) + 1;
     ev_eval(ev, e, &v);
     if (v.type == TR_PROMQL_TYPE_SCALAR) {
-        size_t idx = ev_matrix_add(ev, out, (struct tr_promql_labels){0},
-                                   ev->nsteps);
+        size_t idx =
+            ev_matrix_add(ev, out, (struct tr_promql_labels){0}, ev->nsteps);
         for (size_t k = 0; k < ev->nsteps; k++) {
             ev_series_push(ev, &out->s[idx], start + (int64_t)k * step,
                            v.sc[k]);
@@ -484,8 +482,8 @@ eval_unary(struct ev *ev, const struct tr_promql_node *n, struct ev_value *out)
     struct ev_matrix m = {0};
     for (size_t i = 0; i < out->m.n; i++) {
         const struct ev_series *s = &out->m.s[i];
-        size_t idx = ev_matrix_add(ev, &m, ev_labels_drop_name(ev, s->lbl),
-                                   s->n);
+        size_t idx =
+            ev_matrix_add(ev, &m, ev_labels_drop_name(ev, s->lbl), s->n);
         for (size_t k = 0; k < s->n; k++) {
             ev_series_push(ev, &m.s[idx], s->p[k].t, -s->p[k].v);
         }
@@ -695,10 +693,9 @@ exec_tree(struct tr_promql_engine *e, const struct tr_promql_queryable *qa,
 }
 
 int
-tr_promql_exec(struct tr_promql_engine *e,
-               const struct tr_promql_queryable *qa, struct tr_arena *arena,
-               const struct tr_promql_query *q, struct tr_promql_result *res,
-               struct tr_err *err)
+tr_promql_exec(struct tr_promql_engine *e, const struct tr_promql_queryable *qa,
+               struct tr_arena *arena, const struct tr_promql_query *q,
+               struct tr_promql_result *res, struct tr_err *err)
 {
     memset(res, 0, sizeof(*res));
     tr_err_clear(err);

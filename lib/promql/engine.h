@@ -60,7 +60,7 @@
 struct tr_arena;
 
 /* Prometheus defaults. */
-#define TR_PROMQL_DEFAULT_LOOKBACK_MS INT64_C(300000)     /* 5m */
+#define TR_PROMQL_DEFAULT_LOOKBACK_MS INT64_C(300000) /* 5m */
 #define TR_PROMQL_DEFAULT_MAX_SAMPLES INT64_C(50000000)
 #define TR_PROMQL_DEFAULT_TIMEOUT_MS INT64_C(120000)      /* 2m */
 #define TR_PROMQL_DEFAULT_EVAL_INTERVAL_MS INT64_C(60000) /* 1m */
@@ -131,8 +131,8 @@ struct tr_promql_query {
 };
 
 /* Creates an engine with opts (NULL: defaults). NULL when out of memory. */
-struct tr_promql_engine *tr_promql_engine_create(
-    const struct tr_promql_engine_options *opts);
+struct tr_promql_engine *
+tr_promql_engine_create(const struct tr_promql_engine_options *opts);
 /* NULL is allowed. */
 void tr_promql_engine_destroy(struct tr_promql_engine *e);
 
@@ -158,8 +158,8 @@ void tr_promql_engine_destroy(struct tr_promql_engine *e);
  */
 int tr_promql_exec(struct tr_promql_engine *e,
                    const struct tr_promql_queryable *qa, struct tr_arena *arena,
-                   const struct tr_promql_query *q, struct tr_promql_result *res,
-                   struct tr_err *err);
+                   const struct tr_promql_query *q,
+                   struct tr_promql_result *res, struct tr_err *err);
 
 /* Instant query of text (len bytes) at t_ms. See tr_promql_exec. */
 int tr_promql_instant_query(struct tr_promql_engine *e,

@@ -382,8 +382,8 @@ agg_topk(struct agg *a, const double *param)
             for (size_t x = 0; x < len; x++) {
                 int32_t i = h[x].series;
                 if (sout[i] < 0) {
-                    sout[i] = (int32_t)ev_matrix_add(ev, a->out,
-                                                     a->in->s[i].lbl, 0);
+                    sout[i] =
+                        (int32_t)ev_matrix_add(ev, a->out, a->in->s[i].lbl, 0);
                 }
                 ev_series_push(ev, &a->out->s[sout[i]], ts, h[x].v);
             }
@@ -391,7 +391,8 @@ agg_topk(struct agg *a, const double *param)
     }
 }
 
-/* ---- count_values ---------------------------------------------------------- */
+/* ---- count_values ----------------------------------------------------------
+ */
 
 static void
 agg_count_values(struct agg *a, struct tr_promql_str label)

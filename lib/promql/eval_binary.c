@@ -123,8 +123,8 @@ eval_vector_scalar(struct ev *ev, enum tr_promql_op op, bool return_bool,
             }
             if (o == NULL) {
                 size_t idx = ev_matrix_add(
-                    ev, &out->m, drop ? ev_labels_drop_name(ev, s->lbl) : s->lbl,
-                    s->n);
+                    ev, &out->m,
+                    drop ? ev_labels_drop_name(ev, s->lbl) : s->lbl, s->n);
                 o = &out->m.s[idx];
             }
             ev_series_push(ev, o, s->p[k].t, v);
@@ -344,12 +344,10 @@ eval_vector_vector(struct ev *ev, enum tr_promql_op op, bool return_bool,
     size_t out_cap = 0;
 
     for (size_t i = 0; i < l->n; i++) {
-        lsig[i] = ev_labels_sig(&l->s[i].lbl, vm->on, vm->labels,
-                                vm->n_labels);
+        lsig[i] = ev_labels_sig(&l->s[i].lbl, vm->on, vm->labels, vm->n_labels);
     }
     for (size_t j = 0; j < r->n; j++) {
-        rsig[j] = ev_labels_sig(&r->s[j].lbl, vm->on, vm->labels,
-                                vm->n_labels);
+        rsig[j] = ev_labels_sig(&r->s[j].lbl, vm->on, vm->labels, vm->n_labels);
     }
     ev_map_init(ev, &rmap, r->n);
     ev_map_init(ev, &pairs, l->n);

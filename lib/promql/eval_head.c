@@ -6,6 +6,7 @@
 
 #include "base/arena.h"
 #include "base/err.h"
+#include "base/mem.h"
 #include "promql/storage.h"
 #include "tsdb/head.h"
 
@@ -20,7 +21,8 @@ head_select(void *ctx, struct tr_arena *arena,
     struct tr_series_list list = {0};
     struct tr_series_chunks sc = {0};
     struct tr_promql_storage_series *out = NULL;
-    size_t m = 0;
+    struct tr_promql_point *buf = NULL; /* decode buffer, heap */
+    size_t cap = 0, m = 0;
     int rc;
 
     (void)hints;
@@ -37,41 +39,46 @@ head_select(void *ctx, struct tr_arena *arena,
         struct tr_series *s = list.series[i];
         struct tr_series_iter it;
         struct tr_promql_point *pts;
-        size_t cap = 0, np = 0;
-        int64_t t;
-        double v;
+        size_t np = 0;
 
         rc = tr_head_read(h, s, mint_ms, maxt_ms, &sc, err);
         if (rc != TR_OK) {
             goto done;
         }
-        /* Upper bound of samples: chunks hold at most 65535 each, but the
-         * exact count is cheap to get by a first pass. */
+        /* Decode once into a reusable buffer, then copy exactly. */
         tr_series_iter_init(&it, &sc, mint_ms, maxt_ms);
-        while ((rc = tr_series_iter_next(&it, &t, &v, err)) == 1) {
-            cap++;
+        for (;;) {
+            if (np == cap) {
+                size_t ncap = cap ? cap * 2 : 256;
+                struct tr_promql_point *nb =
+                    tr_realloc(buf, ncap * sizeof(*nb));
+                if (nb == NULL) {
+                    rc = tr_err_set(err, TR_ENOMEM,
+                                    "cannot read samples: out of memory");
+                    goto done;
+                }
+                buf = nb;
+                cap = ncap;
+            }
+            rc = tr_series_iter_next(&it, &buf[np].t, &buf[np].v, err);
+            if (rc < 0) {
+                goto done;
+            }
+            if (rc == 0) {
+                break;
+            }
+            np++;
         }
-        if (rc < 0) {
-            goto done;
-        }
-        if (cap == 0) {
+        if (np == 0) {
             continue;
         }
-        pts = tr_arena_alloc(arena, cap * sizeof(*pts));
+        pts = tr_arena_alloc(arena, np * sizeof(*pts));
         if (pts == NULL) {
             rc = tr_err_set(err, TR_ENOMEM,
                             "cannot read samples: out of memory");
             goto done;
         }
-        tr_series_iter_init(&it, &sc, mint_ms, maxt_ms);
-        while (np < cap &&
-               (rc = tr_series_iter_next(&it, &pts[np].t, &pts[np].v, err)) ==
-                   1) {
-            np++;
-        }
-        if (rc < 0) {
-            goto done;
-        }
+        memcpy(pts, buf, np * sizeof(*pts));
         out[m].labels = tr_series_labels(s);
         out[m].points = pts;
         out[m].n_points = np;
@@ -79,6 +86,7 @@ head_select(void *ctx, struct tr_arena *arena,
     }
     rc = TR_OK;
 done:
+    tr_free(buf);
     tr_series_chunks_fini(&sc);
     tr_series_list_fini(&list);
     if (rc == TR_OK) {

@@ -19,8 +19,7 @@
 /* ---- errors, limits -------------------------------------------------- */
 
 void
-ev_fail(struct ev *ev, enum tr_promql_errtype t, int code, const char *fmt,
-        ...)
+ev_fail(struct ev *ev, enum tr_promql_errtype t, int code, const char *fmt, ...)
 {
     va_list ap;
     char msg[TR_ERR_MSG_MAX];

@@ -41,8 +41,8 @@ static void
 linear_regression(const struct tr_promql_point *p, size_t n,
                   int64_t intercept_t, double *slope, double *intercept)
 {
-    double cnt = 0, sx = 0, cx = 0, sy = 0, cy = 0, sxy = 0, cxy = 0,
-           sx2 = 0, cx2 = 0;
+    double cnt = 0, sx = 0, cx = 0, sy = 0, cy = 0, sxy = 0, cxy = 0, sx2 = 0,
+           cx2 = 0;
     double init_y = p[0].v;
     bool const_y = true;
 
@@ -78,9 +78,9 @@ linear_regression(const struct tr_promql_point *p, size_t n,
 }
 
 static bool
-extrapolated_rate(const struct tr_promql_point *p, size_t n, int64_t range_start,
-                  int64_t range_end, int64_t range_ms, bool is_counter,
-                  bool is_rate, double *out)
+extrapolated_rate(const struct tr_promql_point *p, size_t n,
+                  int64_t range_start, int64_t range_end, int64_t range_ms,
+                  bool is_counter, bool is_rate, double *out)
 {
     if (n < 2) {
         return false;
@@ -477,7 +477,6 @@ eval_range_call(struct ev *ev, const struct tr_promql_node *n,
                 o = &out->m.s[idx];
             }
             ev_series_push(ev, o, ts, v);
-            ev_account(ev, 1);
         }
     }
     ev_matrix_unique(ev, &out->m, true);
@@ -788,8 +787,7 @@ expand_template(struct ev *ev, struct tr_buf *b, const char *tpl, size_t tlen,
             int g = pcre2_substring_number_from_name(code, (PCRE2_SPTR)z);
             num = g > 0 ? g : -1;
         }
-        if (num >= 0 && (uint32_t)num < npairs &&
-            ov[2 * num] != PCRE2_UNSET) {
+        if (num >= 0 && (uint32_t)num < npairs && ov[2 * num] != PCRE2_UNSET) {
             if (tr_buf_append(b, src + ov[2 * num],
                               ov[2 * num + 1] - ov[2 * num]) != TR_OK) {
                 goto oom;
@@ -829,10 +827,10 @@ eval_label_replace(struct ev *ev, const struct tr_promql_node *n,
         ev, tr_arena_sprintf(ev->arena, "(?:%.*s)", (int)re.len, re.data));
     int ecode;
     PCRE2_SIZE eoff;
-    pcre2_code *code = pcre2_compile(
-        (PCRE2_SPTR)pat, strlen(pat),
-        PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF,
-        &ecode, &eoff, NULL);
+    pcre2_code *code = pcre2_compile((PCRE2_SPTR)pat, strlen(pat),
+                                     PCRE2_ANCHORED | PCRE2_ENDANCHORED |
+                                         PCRE2_UTF | PCRE2_MATCH_INVALID_UTF,
+                                     &ecode, &eoff, NULL);
     if (code == NULL) {
         ev_fail(ev, TR_PROMQL_ERR_EXECUTION, TR_EINVAL,
                 "invalid regular expression in label_replace(): %.*s",
@@ -852,16 +850,15 @@ eval_label_replace(struct ev *ev, const struct tr_promql_node *n,
         pcre2_match_data_free(md);
         ev_check_alloc(ev, NULL);
     }
-    struct tr_promql_labels *lbls =
-        ev_alloc(ev, (in.m.n + 1) * sizeof(*lbls));
+    struct tr_promql_labels *lbls = ev_alloc(ev, (in.m.n + 1) * sizeof(*lbls));
     for (size_t i = 0; i < in.m.n; i++) {
         struct tr_promql_labels l = in.m.s[i].lbl;
         const char *sv = "";
         size_t slen = 0;
         ev_tick(ev);
         tr_promql_labels_get(&l, src.data, src.len, &sv, &slen);
-        int rc = pcre2_match(code, (PCRE2_SPTR)(slen ? sv : ""), slen, 0, 0,
-                             md, NULL);
+        int rc = pcre2_match(code, (PCRE2_SPTR)(slen ? sv : ""), slen, 0, 0, md,
+                             NULL);
         if (rc < 0) {
             if (rc != PCRE2_ERROR_NOMATCH) {
                 ev_fail(ev, TR_PROMQL_ERR_EXECUTION, TR_ELIMIT,
@@ -880,8 +877,8 @@ eval_label_replace(struct ev *ev, const struct tr_promql_node *n,
         ev_lb_init(ev, &lb, l, 1);
         ev_lb_del(&lb, dst.data, dst.len);
         if (b.len > 0) {
-            char *v = ev_check_alloc(
-                ev, tr_arena_strndup(ev->arena, b.data, b.len));
+            char *v =
+                ev_check_alloc(ev, tr_arena_strndup(ev->arena, b.data, b.len));
             ev_lb_set(ev, &lb, dst.data, dst.len, v, b.len);
         }
         tr_buf_fini(&b);
@@ -914,8 +911,7 @@ eval_label_join(struct ev *ev, const struct tr_promql_node *n,
                 "invalid destination label name in label_join(): %.*s",
                 (int)dst.len, dst.data);
     }
-    struct tr_promql_labels *lbls =
-        ev_alloc(ev, (in.m.n + 1) * sizeof(*lbls));
+    struct tr_promql_labels *lbls = ev_alloc(ev, (in.m.n + 1) * sizeof(*lbls));
     for (size_t i = 0; i < in.m.n; i++) {
         struct tr_promql_labels l = in.m.s[i].lbl;
         struct tr_buf b = TR_BUF_INIT;
@@ -945,7 +941,8 @@ eval_label_join(struct ev *ev, const struct tr_promql_node *n,
     relabel_finish(ev, &in, lbls, out);
 }
 
-/* ---- histogram_quantile --------------------------------------------------- */
+/* ---- histogram_quantile ---------------------------------------------------
+ */
 
 struct bucket {
     double ub;
@@ -1142,7 +1139,8 @@ eval_histogram_quantile(struct ev *ev, const struct tr_promql_node *n,
     ev_matrix_unique(ev, &out->m, false);
 }
 
-/* ---- the rest -------------------------------------------------------------- */
+/* ---- the rest --------------------------------------------------------------
+ */
 
 static int
 cmp_sort_asc(const void *pa, const void *pb)
@@ -1197,11 +1195,11 @@ eval_vector_of_values(struct ev *ev, const double *vals, struct ev_value *out)
 {
     out->type = TR_PROMQL_TYPE_VECTOR;
     memset(&out->m, 0, sizeof(out->m));
-    size_t idx = ev_matrix_add(ev, &out->m, (struct tr_promql_labels){0},
-                               ev->nsteps);
+    size_t idx =
+        ev_matrix_add(ev, &out->m, (struct tr_promql_labels){0}, ev->nsteps);
     for (size_t k = 0; k < ev->nsteps; k++) {
-        ev_series_push(ev, &out->m.s[idx], ev->start + (int64_t)k * ev->interval,
-                       vals[k]);
+        ev_series_push(ev, &out->m.s[idx],
+                       ev->start + (int64_t)k * ev->interval, vals[k]);
     }
 }
 
@@ -1285,8 +1283,7 @@ ev_eval_call(struct ev *ev, const struct tr_promql_node *n,
         if (ev->nsteps == 1) {
             ev_matrix_compact(&out->m);
             sort_series(ev, out->m.s, out->m.n,
-                        id == TR_PROMQL_FN_SORT ? cmp_sort_asc
-                                                : cmp_sort_desc);
+                        id == TR_PROMQL_FN_SORT ? cmp_sort_asc : cmp_sort_desc);
         }
         return;
     case TR_PROMQL_FN_HISTOGRAM_QUANTILE:
@@ -1316,7 +1313,8 @@ ev_eval_call(struct ev *ev, const struct tr_promql_node *n,
             ev_eval(ev, arg, &in);
             for (size_t i = 0; i < in.m.n; i++) {
                 struct ev_series *s = &in.m.s[i];
-                struct tr_promql_point *p = ev_alloc(ev, (s->n + 1) * sizeof(*p));
+                struct tr_promql_point *p =
+                    ev_alloc(ev, (s->n + 1) * sizeof(*p));
                 for (size_t k = 0; k < s->n; k++) {
                     p[k].t = s->p[k].t;
                     p[k].v = (double)s->p[k].t / 1000;

@@ -65,8 +65,8 @@ struct tr_promql_storage_series {
  * TR_ELIMIT means a storage limit was hit, others are storage errors.
  */
 typedef int (*tr_promql_select_fn)(void *ctx, struct tr_arena *arena,
-                                   struct tr_matcher *const *matchers,
-                                   size_t n, int64_t mint_ms, int64_t maxt_ms,
+                                   struct tr_matcher *const *matchers, size_t n,
+                                   int64_t mint_ms, int64_t maxt_ms,
                                    const struct tr_promql_select_hints *hints,
                                    struct tr_promql_storage_series **series,
                                    size_t *count, struct tr_err *err);

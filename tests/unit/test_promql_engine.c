@@ -70,10 +70,8 @@ load(struct fx *f, const char *labels, int64_t start_ms, int64_t step_ms,
     int64_t t = start_ms;
     const char *p = values;
 
-    assert_int_equal(tr_labels_parse(labels, strlen(labels), &ls, &err),
-                     TR_OK);
-    assert_int_equal(tr_head_get_or_create(f->head, ls, &s, NULL, &err),
-                     TR_OK);
+    assert_int_equal(tr_labels_parse(labels, strlen(labels), &ls, &err), TR_OK);
+    assert_int_equal(tr_head_get_or_create(f->head, ls, &s, NULL, &err), TR_OK);
     tr_labels_destroy(ls);
     while (*p) {
         char tok[64];
@@ -94,7 +92,7 @@ load(struct fx *f, const char *labels, int64_t start_ms, int64_t step_ms,
         }
         if (strcmp(tok, "stale") == 0) {
             assert_int_equal(tr_head_append(f->head, s, t,
-                                             tr_promql_stale_nan(), NULL, &err),
+                                            tr_promql_stale_nan(), NULL, &err),
                              TR_OK);
             t += step_ms;
             continue;
@@ -108,14 +106,14 @@ load(struct fx *f, const char *labels, int64_t start_ms, int64_t step_ms,
             double d = strtod(op + 1, NULL) * (op == plus ? 1 : -1);
             long cnt = strtol(x + 1, NULL, 10);
             for (long i = 0; i <= cnt; i++) {
-                assert_int_equal(tr_head_append(f->head, s, t, a + d * i,
-                                                 NULL, &err),
-                                 TR_OK);
+                assert_int_equal(
+                    tr_head_append(f->head, s, t, a + d * i, NULL, &err),
+                    TR_OK);
                 t += step_ms;
             }
             continue;
         }
-        double v = strcmp(tok, "NaN") == 0   ? NAN
+        double v = strcmp(tok, "NaN") == 0    ? NAN
                    : strcmp(tok, "Inf") == 0  ? INFINITY
                    : strcmp(tok, "-Inf") == 0 ? -INFINITY
                                               : strtod(tok, NULL);
@@ -208,8 +206,8 @@ check_at(struct fx *f, int64_t t_s, const char *query, bool ordered,
     }
     char *got = render(&res.value, ordered);
     if (strcmp(got, want) != 0) {
-        fail_msg("query %s at %lld\n got: %s\nwant: %s", query,
-                 (long long)t_s, got, want);
+        fail_msg("query %s at %lld\n got: %s\nwant: %s", query, (long long)t_s,
+                 got, want);
     }
     tr_free(got);
     tr_arena_reset(f->arena);
@@ -260,7 +258,8 @@ check_error(struct fx *f, int64_t t_s, const char *query,
     tr_arena_reset(f->arena);
 }
 
-/* ---- tests ------------------------------------------------------------------ */
+/* ---- tests ------------------------------------------------------------------
+ */
 
 static void
 test_selectors_lookback(void **state)
@@ -269,17 +268,20 @@ test_selectors_lookback(void **state)
     load(f, "{__name__=\"m\", job=\"a\"}", 0, 60000, "1 2 3 _ _ _ _ _ _ _ 10");
     load(f, "{__name__=\"m\", job=\"b\"}", 0, 60000, "5 stale 7");
 
-    check(f, 0, "m", "{__name__=\"m\", job=\"a\"} => 1\n"
-                     "{__name__=\"m\", job=\"b\"} => 5");
+    check(f, 0, "m",
+          "{__name__=\"m\", job=\"a\"} => 1\n"
+          "{__name__=\"m\", job=\"b\"} => 5");
     check(f, 90, "m", "{__name__=\"m\", job=\"a\"} => 2");
     check(f, 120, "m{job=\"b\"}", "{__name__=\"m\", job=\"b\"} => 7");
     /* Lookback is closed: exactly 5m after the last sample still counts. */
-    check(f, 420, "m", "{__name__=\"m\", job=\"a\"} => 3\n"
-                       "{__name__=\"m\", job=\"b\"} => 7");
+    check(f, 420, "m",
+          "{__name__=\"m\", job=\"a\"} => 3\n"
+          "{__name__=\"m\", job=\"b\"} => 7");
     check(f, 421, "m", "");
     check(f, 600, "m{job=~\"a|c\"}", "{__name__=\"m\", job=\"a\"} => 10");
-    check(f, 60, "m[1m]", "{__name__=\"m\", job=\"a\"} => 1@0 2@60\n"
-                          "{__name__=\"m\", job=\"b\"} => 5@0");
+    check(f, 60, "m[1m]",
+          "{__name__=\"m\", job=\"a\"} => 1@0 2@60\n"
+          "{__name__=\"m\", job=\"b\"} => 5@0");
     check(f, 120, "m offset 1m", "{__name__=\"m\", job=\"a\"} => 2");
     check(f, 600, "m @ 60", "{__name__=\"m\", job=\"a\"} => 2");
     check(f, 0, "timestamp(m @ 120)", "{job=\"a\"} => 120\n{job=\"b\"} => 120");
@@ -305,7 +307,6 @@ test_range_query(void **state)
     check_range(f, 60, 120, 60, "m @ start()",
                 "{__name__=\"m\", job=\"a\"} => 2@60 2@120");
 }
-
 
 /* A single-value result close to want (for least squares and sqrt). */
 static void
@@ -345,23 +346,29 @@ test_arithmetic_comparison(void **state)
 {
     struct fx *f = *state;
     load_ab(f);
-    check(f, 0, "a + 1", "{inst=\"1\", job=\"x\"} => 11\n"
-                         "{inst=\"2\", job=\"y\"} => 21");
-    check(f, 0, "2 * a - 5", "{inst=\"1\", job=\"x\"} => 15\n"
-                             "{inst=\"2\", job=\"y\"} => 35");
-    check(f, 0, "-a", "{inst=\"1\", job=\"x\"} => -10\n"
-                      "{inst=\"2\", job=\"y\"} => -20");
+    check(f, 0, "a + 1",
+          "{inst=\"1\", job=\"x\"} => 11\n"
+          "{inst=\"2\", job=\"y\"} => 21");
+    check(f, 0, "2 * a - 5",
+          "{inst=\"1\", job=\"x\"} => 15\n"
+          "{inst=\"2\", job=\"y\"} => 35");
+    check(f, 0, "-a",
+          "{inst=\"1\", job=\"x\"} => -10\n"
+          "{inst=\"2\", job=\"y\"} => -20");
     check(f, 0, "a > 15", "{__name__=\"a\", inst=\"2\", job=\"y\"} => 20");
     check(f, 0, "15 < a", "{__name__=\"a\", inst=\"2\", job=\"y\"} => 20");
-    check(f, 0, "a > bool 15", "{inst=\"1\", job=\"x\"} => 0\n"
-                               "{inst=\"2\", job=\"y\"} => 1");
+    check(f, 0, "a > bool 15",
+          "{inst=\"1\", job=\"x\"} => 0\n"
+          "{inst=\"2\", job=\"y\"} => 1");
     check(f, 0, "a == 10", "{__name__=\"a\", inst=\"1\", job=\"x\"} => 10");
     check(f, 0, "2 ^ 3 + 5 % 3", "scalar 10");
     check(f, 0, "1 > bool 2", "scalar 0");
-    check(f, 0, "a / 0", "{inst=\"1\", job=\"x\"} => +Inf\n"
-                         "{inst=\"2\", job=\"y\"} => +Inf");
-    check(f, 0, "a % 0", "{inst=\"1\", job=\"x\"} => NaN\n"
-                         "{inst=\"2\", job=\"y\"} => NaN");
+    check(f, 0, "a / 0",
+          "{inst=\"1\", job=\"x\"} => +Inf\n"
+          "{inst=\"2\", job=\"y\"} => +Inf");
+    check(f, 0, "a % 0",
+          "{inst=\"1\", job=\"x\"} => NaN\n"
+          "{inst=\"2\", job=\"y\"} => NaN");
 }
 
 static void
@@ -390,8 +397,9 @@ test_vector_matching(void **state)
     check(f, 0, "b or a{job=\"x\"}",
           "{__name__=\"a\", inst=\"1\", job=\"x\"} => 10\n"
           "{__name__=\"b\", job=\"x\"} => 2\n{__name__=\"b\", job=\"y\"} => 4");
-    check(f, 0, "b or on(job) a", "{__name__=\"b\", job=\"x\"} => 2\n"
-                                  "{__name__=\"b\", job=\"y\"} => 4");
+    check(f, 0, "b or on(job) a",
+          "{__name__=\"b\", job=\"x\"} => 2\n"
+          "{__name__=\"b\", job=\"y\"} => 4");
     check(f, 0, "a and b", "");
     check_error(f, 0, "a + on() b", TR_PROMQL_ERR_EXECUTION,
                 "found duplicate series for the match group {} on the right "
@@ -401,8 +409,10 @@ test_vector_matching(void **state)
     check_error(f, 0, "c + on(job) b", TR_PROMQL_ERR_EXECUTION,
                 "multiple matches for labels: many-to-one matching must be "
                 "explicit (group_left/group_right)");
-    check_error(f, 0, "c + on(job) group_left b{job=\"x\"} * on(job) "
-                      "group_left c", TR_PROMQL_ERR_EXECUTION,
+    check_error(f, 0,
+                "c + on(job) group_left b{job=\"x\"} * on(job) "
+                "group_left c",
+                TR_PROMQL_ERR_EXECUTION,
                 "found duplicate series for the match group {job=\"x\"} on "
                 "the right hand-side");
 }
@@ -473,9 +483,9 @@ test_rate_family(void **state)
     check_approx(f, 600, "deriv(c[5m])", 1.0 / 6);
     check_approx(f, 600, "predict_linear(c[5m], 60)", 110);
     check_approx(f, 600, "holt_winters(c[5m], 0.5, 0.5)", 100);
-    check_error(f, 600, "holt_winters(c[5m], 2, 0.5)",
-                TR_PROMQL_ERR_EXECUTION,
-                "invalid smoothing factor. Expected: 0 < sf < 1, got: 2.000000");
+    check_error(
+        f, 600, "holt_winters(c[5m], 2, 0.5)", TR_PROMQL_ERR_EXECUTION,
+        "invalid smoothing factor. Expected: 0 < sf < 1, got: 2.000000");
 }
 
 static void
@@ -562,15 +572,21 @@ test_math_and_dates(void **state)
     load(f, "{__name__=\"m\", i=\"2\"}", 0, 60000, "2.5");
     load(f, "{__name__=\"m\", i=\"3\"}", 0, 60000, "NaN");
 
-    check(f, 0, "abs(m)", "{i=\"1\"} => 1.5\n{i=\"2\"} => 2.5\n{i=\"3\"} => NaN");
+    check(f, 0, "abs(m)",
+          "{i=\"1\"} => 1.5\n{i=\"2\"} => 2.5\n{i=\"3\"} => NaN");
     check(f, 0, "ceil(m)", "{i=\"1\"} => -1\n{i=\"2\"} => 3\n{i=\"3\"} => NaN");
-    check(f, 0, "floor(m)", "{i=\"1\"} => -2\n{i=\"2\"} => 2\n{i=\"3\"} => NaN");
-    check(f, 0, "round(m)", "{i=\"1\"} => -1\n{i=\"2\"} => 3\n{i=\"3\"} => NaN");
+    check(f, 0, "floor(m)",
+          "{i=\"1\"} => -2\n{i=\"2\"} => 2\n{i=\"3\"} => NaN");
+    check(f, 0, "round(m)",
+          "{i=\"1\"} => -1\n{i=\"2\"} => 3\n{i=\"3\"} => NaN");
     check(f, 0, "round(vector(1.234), 0.1)", "{} => 1.2");
-    check(f, 0, "clamp(m, 0, 2)", "{i=\"1\"} => 0\n{i=\"2\"} => 2\n{i=\"3\"} => NaN");
+    check(f, 0, "clamp(m, 0, 2)",
+          "{i=\"1\"} => 0\n{i=\"2\"} => 2\n{i=\"3\"} => NaN");
     check(f, 0, "clamp(m, 2, 0)", "");
-    check(f, 0, "clamp_max(m, 0)", "{i=\"1\"} => -1.5\n{i=\"2\"} => 0\n{i=\"3\"} => NaN");
-    check(f, 0, "clamp_min(m, 0)", "{i=\"1\"} => 0\n{i=\"2\"} => 2.5\n{i=\"3\"} => NaN");
+    check(f, 0, "clamp_max(m, 0)",
+          "{i=\"1\"} => -1.5\n{i=\"2\"} => 0\n{i=\"3\"} => NaN");
+    check(f, 0, "clamp_min(m, 0)",
+          "{i=\"1\"} => 0\n{i=\"2\"} => 2.5\n{i=\"3\"} => NaN");
     check(f, 0, "sgn(m)", "{i=\"1\"} => -1\n{i=\"2\"} => 1\n{i=\"3\"} => NaN");
     check(f, 0, "log2(vector(8))", "{} => 3");
     check(f, 0, "ln(vector(1))", "{} => 0");
@@ -590,12 +606,14 @@ test_math_and_dates(void **state)
     check(f, 0, "scalar(m{i=\"2\"})", "scalar 2.5");
     check(f, 100, "time()", "scalar 100");
     check(f, 0, "vector(1)", "{} => 1");
-    check_at(f, 0, "sort(m)", true,
-             "{__name__=\"m\", i=\"1\"} => -1.5\n"
-             "{__name__=\"m\", i=\"2\"} => 2.5\n{__name__=\"m\", i=\"3\"} => NaN");
-    check_at(f, 0, "sort_desc(m)", true,
-             "{__name__=\"m\", i=\"2\"} => 2.5\n"
-             "{__name__=\"m\", i=\"1\"} => -1.5\n{__name__=\"m\", i=\"3\"} => NaN");
+    check_at(
+        f, 0, "sort(m)", true,
+        "{__name__=\"m\", i=\"1\"} => -1.5\n"
+        "{__name__=\"m\", i=\"2\"} => 2.5\n{__name__=\"m\", i=\"3\"} => NaN");
+    check_at(
+        f, 0, "sort_desc(m)", true,
+        "{__name__=\"m\", i=\"2\"} => 2.5\n"
+        "{__name__=\"m\", i=\"1\"} => -1.5\n{__name__=\"m\", i=\"3\"} => NaN");
 }
 
 static void
@@ -629,21 +647,18 @@ test_errors_and_limits(void **state)
     check_error(f, 10, "sum(", TR_PROMQL_ERR_BAD_DATA, "parse error");
     check_error(f, 10, "abs({__name__=~\"g|h\"})", TR_PROMQL_ERR_EXECUTION,
                 "vector cannot contain metrics with the same labelset");
-    check_error(f, 10, "rate({__name__=~\"g|h\"}[1m])",
-                TR_PROMQL_ERR_EXECUTION,
+    check_error(f, 10, "rate({__name__=~\"g|h\"}[1m])", TR_PROMQL_ERR_EXECUTION,
                 "vector cannot contain metrics with the same labelset");
 
-    assert_int_not_equal(tr_promql_range_query(f->eng, &f->q, f->arena,
-                                               "g[1m]", 5, 0, 10000, 1000,
-                                               &res, &err),
+    assert_int_not_equal(tr_promql_range_query(f->eng, &f->q, f->arena, "g[1m]",
+                                               5, 0, 10000, 1000, &res, &err),
                          TR_OK);
     assert_int_equal(res.errtype, TR_PROMQL_ERR_BAD_DATA);
     assert_string_equal(err.msg, "invalid expression type \"range vector\" "
                                  "for range query, must be Scalar or instant "
                                  "Vector");
     tr_arena_reset(f->arena);
-    assert_int_equal(tr_promql_check_range(0, 12000000, 1000, &err),
-                     TR_EINVAL);
+    assert_int_equal(tr_promql_check_range(0, 12000000, 1000, &err), TR_EINVAL);
     assert_int_equal(tr_promql_check_range(0, 11000000, 1000, &err), TR_OK);
 
     /* Too many samples. */
@@ -653,8 +668,8 @@ test_errors_and_limits(void **state)
                                              10000, &res, &err),
                      TR_OK);
     tr_arena_reset(f->arena);
-    assert_int_equal(tr_promql_instant_query(small, &f->q, f->arena,
-                                             "g[5m]", 5, 1000000, &res, &err),
+    assert_int_equal(tr_promql_instant_query(small, &f->q, f->arena, "g[5m]", 5,
+                                             1000000, &res, &err),
                      TR_ELIMIT);
     assert_int_equal(res.errtype, TR_PROMQL_ERR_EXECUTION);
     assert_string_equal(err.msg, "query processing would load too many "
@@ -671,7 +686,7 @@ test_errors_and_limits(void **state)
                                 .len = 25,
                                 .start_ms = 0,
                                 .end_ms = 3000000,
-                                .step_ms = 10000,
+                                .step_ms = 1000,
                                 .timeout_ms = 1};
     assert_int_equal(tr_promql_exec(f->eng, &f->q, f->arena, &q, &res, &err),
                      TR_ETIMEOUT);
@@ -687,8 +702,8 @@ test_errors_and_limits(void **state)
     tr_arena_reset(f->arena);
     assert_string_equal(tr_promql_errtype_name(TR_PROMQL_ERR_EXECUTION),
                         "execution");
-    assert_int_equal(
-        tr_promql_errtype_http_status(TR_PROMQL_ERR_EXECUTION), 422);
+    assert_int_equal(tr_promql_errtype_http_status(TR_PROMQL_ERR_EXECUTION),
+                     422);
 }
 
 static void
@@ -698,11 +713,17 @@ test_format_value(void **state)
     static const struct {
         double v;
         const char *s;
-    } cases[] = {{0, "0"},          {-0.0, "-0"},       {1, "1"},
-                 {0.1, "0.1"},      {1e21, "1000000000000000000000"},
-                 {1.5e-7, "0.00000015"}, {123.456, "123.456"},
-                 {1.0 / 3, "0.3333333333333333"}, {NAN, "NaN"},
-                 {INFINITY, "+Inf"}, {-INFINITY, "-Inf"}};
+    } cases[] = {{0, "0"},
+                 {-0.0, "-0"},
+                 {1, "1"},
+                 {0.1, "0.1"},
+                 {1e21, "1000000000000000000000"},
+                 {1.5e-7, "0.00000015"},
+                 {123.456, "123.456"},
+                 {1.0 / 3, "0.3333333333333333"},
+                 {NAN, "NaN"},
+                 {INFINITY, "+Inf"},
+                 {-INFINITY, "-Inf"}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct tr_buf b = TR_BUF_INIT;
         tr_promql_format_value(cases[i].v, &b);
@@ -721,16 +742,13 @@ main(void)
         cmocka_unit_test_setup_teardown(test_range_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arithmetic_comparison, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_vector_matching, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_vector_matching, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aggregations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_family, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_over_time_absent, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_over_time_absent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_histogram_quantile, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_label_functions, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_label_functions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_math_and_dates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subqueries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_and_limits, setup,
