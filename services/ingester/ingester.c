@@ -1,6 +1,7 @@
 /*
- * The ingester module: owns the write-ahead log and answers the ingester.*
- * RPC methods. The metrics head, push and query paths build on this.
+ * The ingester module: opens the write-ahead log, replays it in the
+ * background, and registers the ingester.* RPC methods (push.c, read.c)
+ * and the operations endpoints.
  */
 #include "ingester.h"
 
@@ -9,20 +10,18 @@
 #include <unistd.h>
 
 #include "app/server.h"
+#include "app/storage.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "config/config.h"
+#include "http/server.h"
+#include "ingester_internal.h"
 #include "kv/log.h"
+#include "metrics/registry.h"
 #include "rpc/rpc.h"
 #include "trident/ingester.pb-c.h"
-
-struct ingester {
-    char instance_id[128];
-    int64_t started_at_ms;
-    struct tr_kv_log *wal;
-};
 
 static void
 handle_status(struct tr_rpc_call *call, const struct tr_rpc_request *req,
@@ -38,7 +37,8 @@ handle_status(struct tr_rpc_call *call, const struct tr_rpc_request *req,
     resp.started_at_ms = ing->started_at_ms;
     resp.wal_first_position = first;
     resp.wal_next_position = next;
-    resp.ready = true;
+    resp.ready = atomic_load(&ing->ready);
+    resp.series = ingester_series_total(ing);
     size_t len = trident__ingester__status_response__get_packed_size(&resp);
     uint8_t *out = tr_malloc(len > 0 ? len : 1);
     if (out == NULL) {
@@ -49,13 +49,64 @@ handle_status(struct tr_rpc_call *call, const struct tr_rpc_request *req,
     tr_rpc_call_reply_take(call, out, len);
 }
 
+static int
+metrics_init(struct ingester *ing, struct tr_err *err)
+{
+    struct tr_metrics_registry *r = tr_metrics_default();
+    const char *tenant[] = {"tenant"};
+    const char *tenant_reason[] = {"tenant", "reason"};
+    ing->appended_samples = tr_counter_vec_register(
+        r, "tr_ingester_appended_samples_total",
+        "Samples appended to the heads (live pushes and WAL replay).", tenant,
+        1, err);
+    ing->appended_exemplars = tr_counter_vec_register(
+        r, "tr_ingester_appended_exemplars_total",
+        "Exemplars stored in the per-tenant rings.", tenant, 1, err);
+    ing->discarded = tr_counter_vec_register(
+        r, "tr_discarded_samples_total",
+        "Samples refused by validation, limits or the ingesters' heads.",
+        tenant_reason, 2, err);
+    ing->memory_series =
+        tr_gauge_vec_register(r, "tr_ingester_memory_series",
+                              "Series in the in-memory heads.", tenant, 1, err);
+    ing->wal_records = tr_counter_register(r, "tr_ingester_wal_records_total",
+                                           "Records appended to the WAL.", err);
+    ing->wal_bytes = tr_counter_register(r, "tr_ingester_wal_bytes_total",
+                                         "Bytes appended to the WAL.", err);
+    ing->wal_replay_seconds =
+        tr_gauge_register(r, "tr_ingester_wal_replay_seconds",
+                          "How long the last WAL replay at start took.", err);
+    ing->wal_replayed_records =
+        tr_counter_register(r, "tr_ingester_wal_replayed_records_total",
+                            "WAL records applied by the replay at start.", err);
+    if (ing->appended_samples == NULL || ing->appended_exemplars == NULL ||
+        ing->discarded == NULL || ing->memory_series == NULL ||
+        ing->wal_records == NULL || ing->wal_bytes == NULL ||
+        ing->wal_replay_seconds == NULL || ing->wal_replayed_records == NULL) {
+        return err != NULL ? err->code : TR_ENOMEM;
+    }
+    return TR_OK;
+}
+
+static bool
+ingester_ready(void *state)
+{
+    struct ingester *ing = state;
+    return atomic_load(&ing->ready);
+}
+
 static void
 ingester_destroy(struct ingester *ing)
 {
     if (ing == NULL) {
         return;
     }
+    ingester_replay_join(ing);
+    ingester_tenants_destroy(ing);
     tr_kv_log_close(ing->wal);
+    pthread_rwlock_destroy(&ing->tenants_lock);
+    pthread_mutex_destroy(&ing->seq_lock);
+    pthread_cond_destroy(&ing->seq_cond);
     tr_free(ing);
 }
 
@@ -69,6 +120,22 @@ ingester_start(struct tr_app *app, void **state, struct tr_err *err)
         return tr_err_set(err, TR_ENOMEM, "out of memory");
     }
     ing->started_at_ms = tr_now_ms();
+    pthread_rwlock_init(&ing->tenants_lock, NULL);
+    pthread_mutex_init(&ing->seq_lock, NULL);
+    pthread_cond_init(&ing->seq_cond, NULL);
+    ing->store = tr_storage_of(app);
+    if (cfg->limits.max_series_per_tenant < 0 ||
+        cfg->limits.max_exemplars_per_tenant < 0) {
+        tr_err_set(err, TR_EINVAL,
+                   "invalid limits: max_series_per_tenant and "
+                   "max_exemplars_per_tenant must not be negative");
+        goto fail;
+    }
+    ing->max_series_per_tenant = cfg->limits.max_series_per_tenant;
+    ing->max_exemplars_per_tenant = cfg->limits.max_exemplars_per_tenant;
+    if (metrics_init(ing, err) != TR_OK) {
+        goto fail;
+    }
     if (*cfg->ingester.instance_id != '\0') {
         snprintf(ing->instance_id, sizeof(ing->instance_id), "%s",
                  cfg->ingester.instance_id);
@@ -93,8 +160,26 @@ ingester_start(struct tr_app *app, void **state, struct tr_err *err)
                 cfg->ingester.wal_dir, cfg->ingester.wal_sync,
                 (unsigned long long)(next - first));
 
-    if (tr_rpc_server_handle(tr_server_rpc(server), "ingester.Status",
-                             handle_status, ing, err) != TR_OK) {
+    struct tr_rpc_server *rpc = tr_server_rpc(server);
+    struct tr_http_server *http = tr_server_http(server);
+    if (tr_rpc_server_handle(rpc, "ingester.Status", handle_status, ing, err) !=
+            TR_OK ||
+        tr_rpc_server_handle(rpc, "ingester.PushMetrics", ingester_handle_push,
+                             ing, err) != TR_OK ||
+        ingester_read_register(ing, rpc, err) != TR_OK ||
+        tr_http_route(http, TR_HTTP_GET | TR_HTTP_POST, "/flush",
+                      tr_server_not_implemented,
+                      (void *)"flush (cutting blocks)", err) != TR_OK ||
+        tr_http_route(http, TR_HTTP_GET | TR_HTTP_POST, "/ingester/flush",
+                      tr_server_not_implemented,
+                      (void *)"flush (cutting blocks)", err) != TR_OK ||
+        tr_http_route(http, TR_HTTP_GET | TR_HTTP_POST, "/ingester/shutdown",
+                      tr_server_not_implemented,
+                      (void *)"ingester shutdown (flush, then stop)",
+                      err) != TR_OK) {
+        goto fail;
+    }
+    if (ingester_replay_start(ing, err) != TR_OK) {
         goto fail;
     }
     *state = ing;
@@ -118,4 +203,5 @@ const struct tr_module tr_ingester_module = {
     .is_role = true,
     .start = ingester_start,
     .stop = ingester_stop,
+    .ready = ingester_ready,
 };

@@ -1,0 +1,323 @@
+/*
+ * ingester.PushMetrics: decode, append to the WAL (durable before the
+ * answer), then apply to the tenant's head in WAL order (see the
+ * sequencer in ingester_internal.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "ingester_internal.h"
+#include "kv/log.h"
+#include "metrics/registry.h"
+#include "rpc/rpc.h"
+#include "tsdb/head.h"
+#include "tsdb/labels.h"
+
+enum reject_reason {
+    REJ_INVALID_LABELS,
+    REJ_SERIES_LIMIT,
+    REJ_OUT_OF_ORDER,
+    REJ_DUPLICATE,
+    REJ_TOO_OLD,
+    REJ_COUNT,
+};
+
+static const char *const rej_names[REJ_COUNT] = {
+    "invalid_labels", "per_tenant_series_limit", "sample_out_of_order",
+    "sample_duplicate_timestamp", "sample_out_of_bounds"};
+
+void
+ingester_apply_result_fini(struct ingester_apply_result *r)
+{
+    size_t kept = r->nerrors < 8 ? r->nerrors : 8;
+    for (size_t i = 0; i < kept; i++) {
+        tr_free(r->errors[i]);
+    }
+    r->nerrors = 0;
+}
+
+/* Records an error message about series ls (may be NULL). */
+static void
+add_error(struct ingester_apply_result *r, const struct tr_labels *ls,
+          const char *msg)
+{
+    if (r->nerrors < 8) {
+        struct tr_buf b = TR_BUF_INIT;
+        if (ls != NULL) {
+            tr_buf_append_str(&b, "series ");
+            tr_labels_format(ls, &b);
+            tr_buf_append_str(&b, ": ");
+        }
+        tr_buf_append_str(&b, msg);
+        tr_buf_append_byte(&b, '\0');
+        r->errors[r->nerrors] = tr_buf_detach(&b, NULL);
+    }
+    r->nerrors++;
+}
+
+static enum reject_reason
+reason_of(enum tr_append_reject r)
+{
+    switch (r) {
+    case TR_APPEND_DUPLICATE:
+        return REJ_DUPLICATE;
+    case TR_APPEND_TOO_OLD:
+        return REJ_TOO_OLD;
+    default:
+        return REJ_OUT_OF_ORDER;
+    }
+}
+
+int
+ingester_apply_push(struct ingester *ing,
+                    const Trident__Ingester__PushMetricsRequest *req,
+                    int64_t max_series, struct ingester_apply_result *out,
+                    struct tr_err *err)
+{
+    struct ingester_tenant *t = ingester_tenant_get(ing, req->tenant, err);
+    if (t == NULL) {
+        return err != NULL ? err->code : TR_ENOMEM;
+    }
+    int64_t rejected[REJ_COUNT] = {0};
+    struct tr_label *pairs = NULL;
+    size_t cap_pairs = 0;
+    struct tr_err e;
+    int rc = TR_OK;
+
+    for (size_t i = 0; i < req->n_timeseries && rc == TR_OK; i++) {
+        const Prometheus__TimeSeries *ts = req->timeseries[i];
+        int64_t n = (int64_t)ts->n_samples;
+        if (ts->n_labels > cap_pairs) {
+            void *p = tr_realloc(pairs, ts->n_labels * sizeof(*pairs));
+            if (p == NULL) {
+                rc = tr_err_set(err, TR_ENOMEM, "out of memory");
+                break;
+            }
+            pairs = p;
+            cap_pairs = ts->n_labels;
+        }
+        for (size_t k = 0; k < ts->n_labels; k++) {
+            const Prometheus__Label *l = ts->labels[k];
+            pairs[k] = (struct tr_label){l->name, strlen(l->name), l->value,
+                                         strlen(l->value)};
+        }
+        struct tr_labels *ls = NULL;
+        tr_err_clear(&e);
+        int lrc = tr_labels_from_pairs(pairs, ts->n_labels, &ls, &e);
+        if (lrc == TR_ENOMEM) {
+            rc = tr_err_set(err, TR_ENOMEM, "out of memory");
+            break;
+        }
+        if (lrc != TR_OK || tr_labels_count(ls) == 0) {
+            rejected[REJ_INVALID_LABELS] += n;
+            add_error(out, NULL,
+                      lrc != TR_OK ? e.msg : "cannot append series: no labels");
+            tr_labels_destroy(ls);
+            continue;
+        }
+        struct tr_series *s = tr_head_get(t->head, ls);
+        if (s == NULL) {
+            if (max_series > 0 && atomic_load(&t->series) >= max_series) {
+                rejected[REJ_SERIES_LIMIT] += n;
+                out->rejected_limit += n;
+                char msg[400];
+                snprintf(msg, sizeof(msg),
+                         "cannot create series: tenant %s already has %lld "
+                         "series, the limit (limits.max_series_per_tenant)",
+                         t->id, (long long)max_series);
+                add_error(out, ls, msg);
+                tr_labels_destroy(ls);
+                continue;
+            }
+            bool created = false;
+            tr_err_clear(&e);
+            if (tr_head_get_or_create(t->head, ls, &s, &created, &e) != TR_OK) {
+                rc = tr_err_set(err, TR_ENOMEM, "%s", e.msg);
+                tr_labels_destroy(ls);
+                break;
+            }
+            if (created) {
+                atomic_fetch_add(&t->series, 1);
+                tr_gauge_inc(t->memory_series);
+            }
+        }
+        int64_t accepted = 0;
+        for (size_t k = 0; k < ts->n_samples; k++) {
+            enum tr_append_reject why = TR_APPEND_OK;
+            tr_err_clear(&e);
+            int arc = tr_head_append(t->head, s, ts->samples[k]->timestamp,
+                                     ts->samples[k]->value, &why, &e);
+            if (arc == TR_OK) {
+                accepted++;
+            } else if (arc == TR_EINVAL) {
+                rejected[reason_of(why)]++;
+                add_error(out, ls, e.msg);
+            } else {
+                rc = tr_err_set(err, arc, "%s", e.msg);
+                break;
+            }
+        }
+        out->accepted += accepted;
+        for (size_t k = 0; k < ts->n_exemplars && rc == TR_OK; k++) {
+            if (ingester_tenant_put_exemplar(t, s, ts->exemplars[k]) == TR_OK) {
+                out->exemplars++;
+            }
+        }
+        tr_labels_destroy(ls);
+    }
+    tr_free(pairs);
+    for (size_t i = 0; i < req->n_metadata && rc == TR_OK; i++) {
+        if (ingester_tenant_put_metadata(t, req->metadata[i]) != TR_OK) {
+            rc = tr_err_set(err, TR_ENOMEM, "out of memory");
+        }
+    }
+
+    tr_counter_add_u64(t->appended, (uint64_t)out->accepted);
+    tr_counter_add_u64(t->exemplars_appended, (uint64_t)out->exemplars);
+    for (int r = 0; r < REJ_COUNT; r++) {
+        out->rejected += rejected[r];
+        if (rejected[r] > 0) {
+            const char *values[] = {t->id, rej_names[r]};
+            tr_counter_add_u64(tr_counter_vec_get(ing->discarded, values),
+                               (uint64_t)rejected[r]);
+        }
+    }
+    return rc;
+}
+
+/* Waits for position pos's turn. False when the WAL broke and the turn
+ * cannot come (an earlier append failed). Called with seq_lock held. */
+static bool
+wait_turn(struct ingester *ing, uint64_t pos)
+{
+    int64_t give_up = tr_mono_ns() + 30 * TR_NS_PER_SEC;
+    while (ing->apply_next != pos) {
+        if (ing->wal_broken && tr_mono_ns() > give_up) {
+            return false;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&ing->seq_cond, &ing->seq_lock, &ts);
+    }
+    return true;
+}
+
+static size_t
+put_uvarint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+static void
+reply(struct tr_rpc_call *call, const struct ingester_apply_result *res)
+{
+    Trident__Ingester__PushMetricsResponse resp =
+        TRIDENT__INGESTER__PUSH_METRICS_RESPONSE__INIT;
+    resp.samples_accepted = res->accepted;
+    resp.samples_rejected = res->rejected;
+    resp.samples_rejected_limit = res->rejected_limit;
+    resp.exemplars_accepted = res->exemplars;
+    resp.n_errors = res->nerrors < 8 ? res->nerrors : 8;
+    resp.errors = (char **)res->errors;
+    size_t len =
+        trident__ingester__push_metrics_response__get_packed_size(&resp);
+    uint8_t *out = tr_malloc(len > 0 ? len : 1);
+    if (out == NULL) {
+        tr_rpc_call_fail(call, TR_ENOMEM, "out of memory");
+        return;
+    }
+    trident__ingester__push_metrics_response__pack(&resp, out);
+    tr_rpc_call_reply_take(call, out, len);
+}
+
+void
+ingester_handle_push(struct tr_rpc_call *call,
+                     const struct tr_rpc_request *rreq, void *arg)
+{
+    struct ingester *ing = arg;
+    if (!atomic_load(&ing->ready)) {
+        tr_rpc_call_fail(call, TR_EUNAVAIL,
+                         "ingester not ready: replaying WAL");
+        return;
+    }
+    ProtobufCAllocator alloc;
+    tr_arena_pb_allocator(rreq->arena, &alloc);
+    Trident__Ingester__PushMetricsRequest *req =
+        trident__ingester__push_metrics_request__unpack(&alloc, rreq->len,
+                                                        rreq->payload);
+    if (req == NULL) {
+        tr_rpc_call_fail(call, TR_EINVAL,
+                         "cannot decode ingester.PushMetrics request");
+        return;
+    }
+    if (*req->tenant == '\0') {
+        tr_rpc_call_fail(call, TR_EINVAL,
+                         "cannot push metrics: the request names no tenant");
+        return;
+    }
+
+    /* The WAL record: format, series limit in force, request bytes. */
+    uint8_t *rec = tr_malloc(rreq->len + 16);
+    if (rec == NULL) {
+        tr_rpc_call_fail(call, TR_ENOMEM, "out of memory");
+        return;
+    }
+    size_t hdr = 0;
+    rec[hdr++] = INGESTER_WAL_PUSH_V1;
+    hdr += put_uvarint(rec + hdr, (uint64_t)ing->max_series_per_tenant);
+    if (rreq->len > 0) {
+        memcpy(rec + hdr, rreq->payload, rreq->len);
+    }
+    struct tr_kv_log_record r = {rec, hdr + rreq->len};
+    struct tr_err err;
+    tr_err_clear(&err);
+    uint64_t pos = 0;
+    int rc = tr_kv_log_append(ing->wal, &r, 1, &pos, &err);
+    tr_free(rec);
+    if (rc != TR_OK) {
+        pthread_mutex_lock(&ing->seq_lock);
+        ing->wal_broken = true;
+        pthread_cond_broadcast(&ing->seq_cond);
+        pthread_mutex_unlock(&ing->seq_lock);
+        tr_log_error("cannot append to the WAL", "err=\"%s\"", err.msg);
+        tr_rpc_call_fail(call, TR_EUNAVAIL, "%s", err.msg);
+        return;
+    }
+    tr_counter_inc(ing->wal_records);
+    tr_counter_add_u64(ing->wal_bytes, (uint64_t)(hdr + rreq->len));
+
+    struct ingester_apply_result res = {0};
+    pthread_mutex_lock(&ing->seq_lock);
+    if (!wait_turn(ing, pos)) {
+        pthread_mutex_unlock(&ing->seq_lock);
+        tr_rpc_call_fail(call, TR_EUNAVAIL,
+                         "cannot apply push: the WAL failed before it (the "
+                         "record will be replayed at restart)");
+        return;
+    }
+    rc = ingester_apply_push(ing, req, ing->max_series_per_tenant, &res, &err);
+    ing->apply_next = pos + 1;
+    pthread_cond_broadcast(&ing->seq_cond);
+    pthread_mutex_unlock(&ing->seq_lock);
+    if (rc != TR_OK) {
+        tr_rpc_call_fail(call, rc, "%s", err.msg);
+    } else {
+        reply(call, &res);
+    }
+    ingester_apply_result_fini(&res);
+}
