@@ -96,6 +96,11 @@ struct tr_config {
     } ingester;
 
     struct {
+        int64_t retention_period_ns; /* 0: keep blocks forever */
+        int64_t interval_ns;
+    } compactor;
+
+    struct {
         int64_t ingestion_rate;       /* samples/s per tenant; 0: off */
         int64_t ingestion_burst_size; /* samples */
         int64_t max_series_per_tenant;

@@ -171,5 +171,11 @@ const struct tr_config_option tr_config_options[] = {
         "Exemplars each tenant keeps in an ingester's memory (the oldest are "
         "dropped first); 0 stores none."),
 
+    OPT("compactor.retention_period", DURATION, compactor.retention_period_ns,
+        "0s", NULL, "Delete metrics blocks that ended longer ago than this; "
+        "0s keeps them forever."),
+    OPT("compactor.interval", DURATION, compactor.interval_ns, "10m", NULL,
+        "How often the compactor applies retention."),
+
     {NULL, 0, 0, NULL, NULL, NULL, false},
 };
