@@ -507,6 +507,7 @@ main(int argc, char **argv)
         senders[i].model = model;
         senders[i].stats = stats;
         senders[i].stop = &stop_flag;
+        senders[i].all = senders;
         if (loadgen_sender_start(&senders[i], &err) != TR_OK) {
             fprintf(stderr, "%s\n", err.msg);
             atomic_store(&stop_flag, 1);

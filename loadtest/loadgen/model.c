@@ -382,6 +382,12 @@ loadgen_model_destroy(struct loadgen_model *m)
     tr_free(m);
 }
 
+int64_t
+loadgen_model_interval_ms(const struct loadgen_model *m)
+{
+    return m->cfg.interval_ms;
+}
+
 int
 loadgen_model_slots(const struct loadgen_model *m)
 {

@@ -73,6 +73,9 @@ struct loadgen_model *loadgen_model_create(
 /* NULL is allowed. */
 void loadgen_model_destroy(struct loadgen_model *m);
 
+/* The scrape interval in ms. */
+int64_t loadgen_model_interval_ms(const struct loadgen_model *m);
+
 /* Series per full instance. */
 int loadgen_model_slots(const struct loadgen_model *m);
 /* Number of instances (the last may be partial). */

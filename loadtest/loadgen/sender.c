@@ -145,6 +145,7 @@ build_batch(struct loadgen_sender *s, int64_t *last_ts)
         }
     }
     st->generated += n;
+    atomic_store(&s->step_now, st->step);
     return n;
 }
 
@@ -242,6 +243,31 @@ send_batch(struct loadgen_sender *s, int n)
     }
 }
 
+/*
+ * With the simulated clock, waits while this sender is more than `skew`
+ * steps ahead of the slowest running sender. False if stopped.
+ */
+static bool
+wait_for_others(struct loadgen_sender *s, int64_t skew)
+{
+    for (;;) {
+        int64_t mine = s->st->step, slowest = INT64_MAX;
+        for (int i = 0; i < s->cfg->senders; i++) {
+            struct loadgen_sender *o = &s->all[i];
+            if (o != s && !atomic_load(&o->done)) {
+                int64_t st = atomic_load(&o->step_now);
+                slowest = st < slowest ? st : slowest;
+            }
+        }
+        if (slowest == INT64_MAX || mine <= slowest + skew) {
+            return true;
+        }
+        if (!sleep_until(s, tr_mono_ns() + TR_NS_PER_MS)) {
+            return false;
+        }
+    }
+}
+
 static void *
 run(void *arg)
 {
@@ -250,8 +276,13 @@ run(void *arg)
     const struct loadgen_config *cfg = s->cfg;
     double rate = cfg->rate / cfg->senders; /* samples/s of this sender */
     struct tr_err err;
+    int64_t skew = 300000 / loadgen_model_interval_ms(s->model);
 
     while (!stopping(s)) {
+        if (cfg->clock == LOADGEN_CLOCK_SIM &&
+            !wait_for_others(s, skew > 1 ? skew : 1)) {
+            break;
+        }
         int64_t last_ts = 0;
         int n = build_batch(s, &last_ts);
         if (n == 0) {
@@ -368,6 +399,7 @@ loadgen_sender_start(struct loadgen_sender *s, struct tr_err *err)
                     ? (instances - s->id + cfg->senders - 1) / cfg->senders
                     : 0;
     st->step = cfg->start_step;
+    atomic_store(&s->step_now, st->step);
     st->series = tr_calloc(b, sizeof(*st->series));
     st->series_ptrs = tr_calloc(b, sizeof(*st->series_ptrs));
     st->samples = tr_calloc(b, sizeof(*st->samples));

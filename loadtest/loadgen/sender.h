@@ -10,6 +10,11 @@
  * sent by the same sender in timestamp order and never arrives out of
  * order, however many senders run.
  *
+ * With the simulated clock no sender runs more than five simulated minutes
+ * ahead of the slowest: receivers refuse samples older than what they have
+ * already cut into a block (Prometheus: "out of bounds"), so a long
+ * backfill must move forward together.
+ *
  * Retries follow Prometheus: 5xx and network errors are retried with
  * exponential back-off (30 ms doubling to 5 s) up to `retries` times; 429
  * only with retry_429; other 4xx are dropped at once and counted failed.
@@ -53,6 +58,10 @@ struct loadgen_sender {
     const struct loadgen_model *model;    /* borrowed */
     struct loadgen_stats *stats;          /* borrowed, shared */
     atomic_int *stop;                     /* borrowed: non-zero ends it */
+    struct loadgen_sender *all;           /* borrowed: every sender */
+
+    /* The step this sender is at, for keeping senders in step. */
+    atomic_int_fast64_t step_now;
 
     /* Monotonic due time of the batch in hand, 0 while idle or ahead of
      * schedule: now minus this is how far the sender lags. */
