@@ -1195,47 +1195,6 @@ tr_block_series_samples(const struct tr_block_series *s, int64_t mint,
  */
 
 static int
-tsdb_str_cmp(const void *pa, const void *pb)
-{
-    const struct tr_tsdb_str *a = pa, *b = pb;
-    return str_cmp(a->ptr, a->len, b->ptr, b->len);
-}
-
-/* Sorts, removes duplicates and copies v into arena as *out. */
-static int
-strings_to_arena(struct tr_tsdb_str *v, size_t k, bool sort,
-                 struct tr_arena *arena, struct tr_tsdb_str **out,
-                 size_t *count)
-{
-    if (k == 0) {
-        return TR_OK;
-    }
-    if (sort) {
-        qsort(v, k, sizeof(*v), tsdb_str_cmp);
-    }
-    struct tr_tsdb_str *res = tr_arena_alloc(arena, k * sizeof(*res));
-    if (res == NULL) {
-        return TR_ENOMEM;
-    }
-    size_t m = 0;
-    for (size_t i = 0; i < k; i++) {
-        if (m > 0 && tsdb_str_cmp(&v[i], &res[m - 1]) == 0) {
-            continue;
-        }
-        char *copy = tr_arena_strndup(arena, v[i].ptr, v[i].len);
-        if (copy == NULL) {
-            return TR_ENOMEM;
-        }
-        res[m].ptr = copy;
-        res[m].len = v[i].len;
-        m++;
-    }
-    *out = res;
-    *count = m;
-    return TR_OK;
-}
-
-static int
 label_query(struct tr_block *b, const char *name, size_t name_len,
             struct tr_matcher *const *matchers, size_t n, int64_t mint,
             int64_t maxt, struct tr_arena *arena, struct tr_tsdb_str **out,
@@ -1264,7 +1223,7 @@ label_query(struct tr_block *b, const char *name, size_t name_len,
                 nr == NULL ? b->names[i].sym : b->values[nr->first + i].sym;
             v[k++] = b->syms[sym];
         }
-        rc = strings_to_arena(v, k, false, arena, out, count);
+        rc = tr_tsdb_strs_sort_unique(v, k, arena, out, count);
         goto done;
     }
     ZSTD_DCtx *dctx = ZSTD_createDCtx();
@@ -1289,23 +1248,9 @@ label_query(struct tr_block *b, const char *name, size_t name_len,
         goto done;
     }
     for (size_t i = 0; i < fs.len; i++) {
-        const struct tr_labels *ls = fs.s[i].labels;
-        if (name != NULL) {
-            if (tr_labels_get(ls, name, name_len, &v[k].ptr, &v[k].len)) {
-                k++;
-            }
-            continue;
-        }
-        struct tr_labels_iter it;
-        struct tr_label l;
-        tr_labels_iter_init(&it, ls);
-        while (tr_labels_iter_next(&it, &l)) {
-            v[k].ptr = l.name;
-            v[k].len = l.name_len;
-            k++;
-        }
+        tr_tsdb_strs_from_labels(fs.s[i].labels, name, name_len, v, &k);
     }
-    rc = strings_to_arena(v, k, true, arena, out, count);
+    rc = tr_tsdb_strs_sort_unique(v, k, arena, out, count);
     found_set_fini(&fs);
 done:
     tr_free(v);

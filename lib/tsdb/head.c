@@ -588,48 +588,6 @@ covers_head(struct tr_head *h, int64_t mint, int64_t maxt)
            maxt >= atomic_load(&h->max_time);
 }
 
-static int
-str_compare(const void *pa, const void *pb)
-{
-    const struct tr_tsdb_str *a = pa, *b = pb;
-    size_t n = a->len < b->len ? a->len : b->len;
-    int c = n > 0 ? memcmp(a->ptr, b->ptr, n) : 0;
-    return c != 0 ? c : (a->len > b->len) - (a->len < b->len);
-}
-
-/*
- * Sorts the strings collected from series labels (borrowed from the head),
- * drops duplicates and copies the rest into the arena.
- */
-static int
-finish_strings(struct tr_tsdb_str *v, size_t k, struct tr_arena *arena,
-               struct tr_tsdb_str **out, size_t *count)
-{
-    if (k > 1) {
-        qsort(v, k, sizeof(*v), str_compare);
-    }
-    struct tr_tsdb_str *res = tr_arena_alloc(arena, (k + 1) * sizeof(*res));
-    if (res == NULL) {
-        return TR_ENOMEM;
-    }
-    size_t m = 0;
-    for (size_t i = 0; i < k; i++) {
-        if (m > 0 && str_compare(&res[m - 1], &v[i]) == 0) {
-            continue;
-        }
-        char *copy = tr_arena_strndup(arena, v[i].ptr, v[i].len);
-        if (copy == NULL) {
-            return TR_ENOMEM;
-        }
-        res[m].ptr = copy;
-        res[m].len = v[i].len;
-        m++;
-    }
-    *out = res;
-    *count = m;
-    return TR_OK;
-}
-
 /* Shared body of the two label queries; name == NULL asks for names. */
 static int
 label_query(struct tr_head *h, const char *name, size_t name_len,
@@ -666,23 +624,10 @@ label_query(struct tr_head *h, const char *name, size_t name_len,
     }
     size_t k = 0;
     for (size_t i = 0; i < list.len; i++) {
-        const struct tr_labels *ls = list.series[i]->labels;
-        if (name != NULL) {
-            if (tr_labels_get(ls, name, name_len, &v[k].ptr, &v[k].len)) {
-                k++;
-            }
-            continue;
-        }
-        struct tr_labels_iter it;
-        struct tr_label l;
-        tr_labels_iter_init(&it, ls);
-        while (tr_labels_iter_next(&it, &l)) {
-            v[k].ptr = l.name;
-            v[k].len = l.name_len;
-            k++;
-        }
+        tr_tsdb_strs_from_labels(list.series[i]->labels, name, name_len, v,
+                                 &k);
     }
-    rc = finish_strings(v, k, arena, out, count);
+    rc = tr_tsdb_strs_sort_unique(v, k, arena, out, count);
     tr_free(v);
     tr_series_list_fini(&list);
     return rc == TR_OK ? TR_OK

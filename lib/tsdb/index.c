@@ -707,13 +707,68 @@ tr_index_select(const struct tr_index *ix, struct tr_matcher *const *matchers,
 
 /* ==== label names and values =========================================== */
 
-static int
-str_compare(const void *pa, const void *pb)
+int
+tr_tsdb_str_compare(const struct tr_tsdb_str *a, const struct tr_tsdb_str *b)
 {
-    const struct tr_tsdb_str *a = pa, *b = pb;
     size_t n = a->len < b->len ? a->len : b->len;
     int c = n > 0 ? memcmp(a->ptr, b->ptr, n) : 0;
     return c != 0 ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+static int
+str_compare(const void *pa, const void *pb)
+{
+    return tr_tsdb_str_compare(pa, pb);
+}
+
+void
+tr_tsdb_strs_from_labels(const struct tr_labels *ls, const char *name,
+                         size_t name_len, struct tr_tsdb_str *v, size_t *k)
+{
+    if (name != NULL) {
+        if (tr_labels_get(ls, name, name_len, &v[*k].ptr, &v[*k].len)) {
+            (*k)++;
+        }
+        return;
+    }
+    struct tr_labels_iter it;
+    struct tr_label l;
+    tr_labels_iter_init(&it, ls);
+    while (tr_labels_iter_next(&it, &l)) {
+        v[*k].ptr = l.name;
+        v[*k].len = l.name_len;
+        (*k)++;
+    }
+}
+
+int
+tr_tsdb_strs_sort_unique(struct tr_tsdb_str *v, size_t n,
+                         struct tr_arena *arena, struct tr_tsdb_str **out,
+                         size_t *count)
+{
+    if (n > 1) {
+        qsort(v, n, sizeof(*v), str_compare);
+    }
+    struct tr_tsdb_str *res = tr_arena_alloc(arena, (n + 1) * sizeof(*res));
+    if (res == NULL) {
+        return TR_ENOMEM;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m > 0 && tr_tsdb_str_compare(&res[m - 1], &v[i]) == 0) {
+            continue;
+        }
+        char *copy = tr_arena_strndup(arena, v[i].ptr, v[i].len);
+        if (copy == NULL) {
+            return TR_ENOMEM;
+        }
+        res[m].ptr = copy;
+        res[m].len = v[i].len;
+        m++;
+    }
+    *out = res;
+    *count = m;
+    return TR_OK;
 }
 
 /* Copies an entry's string into the arena as out[*k]. */

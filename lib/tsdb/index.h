@@ -30,6 +30,32 @@ struct tr_tsdb_str {
     size_t len;
 };
 
+/* Bytewise order of two strings (a shorter prefix first): <0, 0, >0. */
+int tr_tsdb_str_compare(const struct tr_tsdb_str *a,
+                        const struct tr_tsdb_str *b);
+
+/*
+ * Label-query helpers shared by the head and blocks. Collect with
+ * tr_tsdb_strs_from_labels, then finish with tr_tsdb_strs_sort_unique.
+ *
+ * strs_from_labels appends to v at *k the label names of ls (name == NULL;
+ * room for tr_labels_count(ls) entries needed) or its value of label name
+ * when it has one (room for 1). The strings are borrowed from ls.
+ */
+void tr_tsdb_strs_from_labels(const struct tr_labels *ls, const char *name,
+                              size_t name_len, struct tr_tsdb_str *v,
+                              size_t *k);
+
+/*
+ * Sorts v[0..n) bytewise (reordering v in place), drops duplicates and
+ * copies the rest into arena: *out (from arena, never NULL on success)
+ * and *count. The input strings may be freed afterwards. TR_OK or
+ * TR_ENOMEM.
+ */
+int tr_tsdb_strs_sort_unique(struct tr_tsdb_str *v, size_t n,
+                             struct tr_arena *arena, struct tr_tsdb_str **out,
+                             size_t *count);
+
 /* A sorted list of series ids in caller storage; zeroed is empty. */
 struct tr_postings {
     uint32_t *ids;
