@@ -1,5 +1,7 @@
 #include "promapi/response.h"
 
+#include <string.h>
+
 #include "base/buf.h"
 #include "base/err.h"
 #include "tsdb/labels.h"
@@ -72,6 +74,61 @@ tr_promapi_errtype_of_code(int code)
     }
 }
 
+static bool
+needs_html_escape(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '<' || c == '>' || c == '&' ||
+            (c == 0xe2 && i + 2 < len && (unsigned char)s[i + 1] == 0x80 &&
+             ((unsigned char)s[i + 2] & 0xfe) == 0xa8)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void
+tr_promapi_write_string(struct tr_json *w, const char *s, size_t len)
+{
+    if (!needs_html_escape(s, len)) {
+        tr_json_string_len(w, s, len);
+        return;
+    }
+    /* Escape as usual, then replace the characters Go also escapes
+     * (they pass the JSON escaper unchanged). */
+    struct tr_buf plain = TR_BUF_INIT;
+    struct tr_buf out = TR_BUF_INIT;
+    int rc = tr_json_append_string(&plain, s, len);
+    for (size_t i = 0; rc == TR_OK && i < plain.len; i++) {
+        unsigned char c = (unsigned char)plain.data[i];
+        if (c == '<') {
+            rc = tr_buf_append_str(&out, "\\u003c");
+        } else if (c == '>') {
+            rc = tr_buf_append_str(&out, "\\u003e");
+        } else if (c == '&') {
+            rc = tr_buf_append_str(&out, "\\u0026");
+        } else if (c == 0xe2 && i + 2 < plain.len &&
+                   (unsigned char)plain.data[i + 1] == 0x80 &&
+                   ((unsigned char)plain.data[i + 2] & 0xfe) == 0xa8) {
+            rc = tr_buf_append_str(&out, (unsigned char)plain.data[i + 2] ==
+                                                 0xa8
+                                             ? "\\u2028"
+                                             : "\\u2029");
+            i += 2;
+        } else {
+            rc = tr_buf_append_byte(&out, (char)c);
+        }
+    }
+    if (rc == TR_OK) {
+        tr_json_raw(w, out.data, out.len);
+    } else {
+        tr_json_string_len(w, s, len); /* out of memory: w notices */
+    }
+    tr_buf_fini(&plain);
+    tr_buf_fini(&out);
+}
+
 int
 tr_promapi_error_body(struct tr_buf *out, enum tr_promapi_errtype t,
                       const char *msg)
@@ -84,7 +141,7 @@ tr_promapi_error_body(struct tr_buf *out, enum tr_promapi_errtype t,
     tr_json_key(&w, "errorType");
     tr_json_string(&w, tr_promapi_errtype_name(t));
     tr_json_key(&w, "error");
-    tr_json_string(&w, msg);
+    tr_promapi_write_string(&w, msg, strlen(msg));
     tr_json_object_end(&w);
     return tr_json_finish(&w);
 }
@@ -106,7 +163,7 @@ tr_promapi_success_end(struct tr_json *w, const char *const *warnings,
         tr_json_key(w, "warnings");
         tr_json_array_begin(w);
         for (size_t i = 0; i < n; i++) {
-            tr_json_string(w, warnings[i]);
+            tr_promapi_write_string(w, warnings[i], strlen(warnings[i]));
         }
         tr_json_array_end(w);
     }
@@ -120,7 +177,7 @@ tr_promapi_write_labels(struct tr_json *w, const struct tr_promql_labels *ls)
     for (size_t i = 0; i < ls->n; i++) {
         const struct tr_label *l = &ls->pairs[i];
         tr_json_key_len(w, l->name, l->name_len);
-        tr_json_string_len(w, l->value, l->value_len);
+        tr_promapi_write_string(w, l->value, l->value_len);
     }
     tr_json_object_end(w);
 }
@@ -134,7 +191,7 @@ tr_promapi_write_tr_labels(struct tr_json *w, const struct tr_labels *ls)
     tr_labels_iter_init(&it, ls);
     while (tr_labels_iter_next(&it, &l)) {
         tr_json_key_len(w, l.name, l.name_len);
-        tr_json_string_len(w, l.value, l.value_len);
+        tr_promapi_write_string(w, l.value, l.value_len);
     }
     tr_json_object_end(w);
 }
@@ -197,7 +254,7 @@ tr_promapi_write_query_data(struct tr_json *w,
         tr_json_key(w, "result");
         tr_json_array_begin(w);
         tr_json_unix_ms(w, v->u.string.t);
-        tr_json_string_len(w, v->u.string.data, v->u.string.len);
+        tr_promapi_write_string(w, v->u.string.data, v->u.string.len);
         tr_json_array_end(w);
         break;
     case TR_PROMQL_TYPE_VECTOR:

@@ -64,6 +64,14 @@ void tr_promapi_success_begin(struct tr_json *w);
 void tr_promapi_success_end(struct tr_json *w, const char *const *warnings,
                             size_t n);
 
+/*
+ * Writes a string value as Prometheus's JSON encoder does: like
+ * tr_json_string_len, and also "<", ">", "&", U+2028 and U+2029 escaped
+ * as \u003c, \u003e, \u0026, \u2028, \u2029 (Go's HTML-safe escaping,
+ * which Prometheus's encoder keeps on). Errors are sticky in w.
+ */
+void tr_promapi_write_string(struct tr_json *w, const char *s, size_t len);
+
 /* Writes a label set as an object: {"__name__":"up","job":"api"}. */
 void tr_promapi_write_labels(struct tr_json *w,
                              const struct tr_promql_labels *ls);

@@ -316,7 +316,7 @@ do_label_strings(struct querier *q, struct tr_arena *arena,
     tr_promapi_success_begin(&w);
     tr_json_array_begin(&w);
     for (size_t i = 0; i < n; i++) {
-        tr_json_string(&w, strs[i]);
+        tr_promapi_write_string(&w, strs[i], strlen(strs[i]));
     }
     tr_json_array_end(&w);
     tr_promapi_success_end(&w, NULL, 0);
@@ -362,9 +362,9 @@ do_metadata(struct querier *q, struct tr_arena *arena, const prom_request *r,
             tr_json_key(&w, "type");
             tr_json_string(&w, md[j].type);
             tr_json_key(&w, "help");
-            tr_json_string(&w, md[j].help);
+            tr_promapi_write_string(&w, md[j].help, strlen(md[j].help));
             tr_json_key(&w, "unit");
-            tr_json_string(&w, md[j].unit);
+            tr_promapi_write_string(&w, md[j].unit, strlen(md[j].unit));
             tr_json_object_end(&w);
             entries++;
         }
@@ -430,12 +430,8 @@ do_exemplars(struct querier *q, struct tr_arena *arena, const prom_request *r,
     struct tr_json w;
     tr_json_init(&w, &a->body);
     if (sel.n == 0) {
-        /* No selector, no data: Prometheus leaves "data" out. */
-        tr_json_object_begin(&w);
-        tr_json_key(&w, "status");
-        tr_json_string(&w, "success");
-        tr_json_object_end(&w);
-        a->status = tr_json_finish(&w) == TR_OK ? 200 : 500;
+        /* No selector, no data: Prometheus answers 204 No Content. */
+        a->status = 204;
         return;
     }
     struct tr_matcher ***sets = tr_arena_calloc(arena, sel.n, sizeof(*sets));

@@ -461,7 +461,7 @@ handle_format_query(struct tr_http_req *req, void *arg)
     tr_promql_format(expr, &text);
     tr_json_init(&w, &body);
     tr_promapi_success_begin(&w);
-    tr_json_string_len(&w, text.data, text.len);
+    tr_promapi_write_string(&w, text.data, text.len);
     tr_promapi_success_end(&w, NULL, 0);
     if (tr_json_finish(&w) == TR_OK) {
         tr_http_reply_buf(req, 200, "application/json", &body);

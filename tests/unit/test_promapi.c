@@ -292,6 +292,32 @@ test_tr_labels_object(void **state)
     tr_labels_destroy(ls);
 }
 
+static void
+test_html_escaping(void **state)
+{
+    /* Prometheus's encoder escapes <, >, & and U+2028/9 like Go. */
+    struct tr_buf b = TR_BUF_INIT;
+    struct tr_json w;
+    const char s[] = "a<b>&\"\n\xe2\x80\xa8\xe2\x80\xa9\xe2\x82\xac";
+    tr_json_init(&w, &b);
+    tr_json_array_begin(&w);
+    tr_promapi_write_string(&w, s, sizeof(s) - 1);
+    tr_promapi_write_string(&w, "plain", 5);
+    tr_json_array_end(&w);
+    assert_int_equal(tr_json_finish(&w), TR_OK);
+    assert_string_equal(b.data, "[\"a\\u003cb\\u003e\\u0026\\\"\\n"
+                                "\\u2028\\u2029\xe2\x82\xac\",\"plain\"]");
+    tr_buf_reset(&b);
+    assert_int_equal(tr_promapi_error_body(&b, TR_PROMAPI_ERR_BAD_DATA,
+                                           "1:4: parse error: unexpected "
+                                           "<op:+>"),
+                     TR_OK);
+    assert_string_equal(b.data, "{\"status\":\"error\",\"errorType\":"
+                                "\"bad_data\",\"error\":\"1:4: parse error: "
+                                "unexpected \\u003cop:+\\u003e\"}");
+    tr_buf_fini(&b);
+}
+
 int
 main(void)
 {
@@ -305,6 +331,7 @@ main(void)
         cmocka_unit_test(test_scalar_and_string),
         cmocka_unit_test(test_vector_and_matrix),
         cmocka_unit_test(test_tr_labels_object),
+        cmocka_unit_test(test_html_escaping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
