@@ -5,11 +5,17 @@
  * time range [mint, maxt), stored as three objects under
  * "<tenant>/metrics/<block id>/":
  *
- *   chunks     Gorilla chunks (tsdb/chunk.h, at most 120 samples each,
- *              re-encoded to hold only the block's range), concatenated in
- *              series order and cut into pages of about 64 KiB, each page
- *              an independent zstd frame (with a content checksum), so a
- *              reader fetches and decodes only the pages a query needs.
+ *   chunks     the samples as byte-aligned columns: per series a time
+ *              column (delta-of-delta varints) and a value column
+ *              (varint deltas of decimal-scaled integers, so 12.37 is
+ *              stored as 1237 with 2 decimals; a Gorilla-style XOR form
+ *              for series that are not decimal; NaN payloads, stale
+ *              markers, +-Inf and -0.0 round-trip bit for bit). Series
+ *              with identical timestamps (scraped together) share one
+ *              time column. Each stream is cut into pages of about 64
+ *              KiB, each page an independent zstd frame (with a content
+ *              checksum), so a reader fetches and decodes only the pages
+ *              a query needs.
  *   index      symbol table, series table, postings, label table, page
  *              tables and a fixed-size table of contents at the end (see
  *              block_format.h for the byte layout).
@@ -19,7 +25,7 @@
  *
  * Determinism: the files are a pure function of (tenant, range, level,
  * options, samples). Series are sorted by label set, symbols bytewise,
- * chunks are re-encoded from the samples (so head chunk boundaries do not
+ * columns are encoded from the samples (so head chunk boundaries do not
  * matter), zstd runs single-threaded at a fixed level, and nothing time- or
  * host-dependent is written. The block id is ULID-shaped (26 Crockford
  * base32 characters): 48 bits of mint (ms, so ids sort by start time) then
@@ -30,9 +36,9 @@
  *
  * Reading: tr_block_open fetches meta.json, then the index's table of
  * contents and its small sections (symbols, label table, page tables) with
- * ranged reads and keeps them in memory; postings lists, series pages and
- * chunk pages are fetched with ranged reads per query, adjacent ranges
- * merged. A struct tr_block is immutable once open and may be used from
+ * ranged reads and keeps them in memory; postings lists (each with a
+ * checksum), series pages and column pages are fetched with ranged reads
+ * per query, adjacent ranges merged. A struct tr_block is immutable once open and may be used from
  * several threads at once; tr_block_cache keeps open blocks by tenant and
  * id (blocks never change, so entries never go stale).
  */
@@ -56,7 +62,7 @@ struct tr_objstore;
 
 /* Format version written to meta.json and the index; readers refuse
  * others. */
-#define TR_BLOCK_FORMAT_VERSION 1
+#define TR_BLOCK_FORMAT_VERSION 2
 /* Length of a block id (without the NUL). */
 #define TR_BLOCK_ID_LEN 26
 /* Longest tenant id accepted. */
@@ -74,7 +80,8 @@ struct tr_block_meta {
     int64_t maxt;   /* exclusive, ms */
     uint64_t series;
     uint64_t samples;
-    uint64_t chunks;
+    uint64_t chunks; /* time columns stored (series scraped together share
+                        one; a single-sample series needs none) */
     uint64_t index_size;  /* bytes of the "index" object */
     uint64_t chunks_size; /* bytes of the "chunks" object */
 };
@@ -86,8 +93,11 @@ struct tr_block_options {
     int64_t mint;       /* block range [mint, maxt), maxt > mint */
     int64_t maxt;
     uint32_t level;             /* 0 means 1 */
-    uint32_t samples_per_chunk; /* 0 means 120 (TR_CHUNK_DEFAULT_SAMPLES) */
-    uint32_t chunk_page_size; /* uncompressed bytes per chunk page; 0: 64 KiB */
+    uint32_t samples_per_chunk; /* ignored since format 2 (a series'
+                                   samples are one unit); kept for source
+                                   compatibility */
+    uint32_t chunk_page_size; /* uncompressed bytes per column page; 0: 64
+                                 KiB */
     uint32_t series_per_page; /* series per index series page; 0: 64 */
     int zstd_level;           /* 0 means 9 */
 };
@@ -217,11 +227,20 @@ void tr_block_release(struct tr_block *b);
 /* The block's meta (borrowed, lives as long as b). */
 const struct tr_block_meta *tr_block_get_meta(const struct tr_block *b);
 
-/* One selected series: its labels and its chunks overlapping the query
- * range (the head's struct, so tr_series_iter reads both alike). */
+/*
+ * One selected series: its labels and (private) where its samples are.
+ * Read the samples with tr_block_series_samples, which decodes the
+ * columns straight into arrays. Valid while its set is.
+ */
 struct tr_block_series {
     struct tr_labels *labels; /* owned by the set */
-    struct tr_series_chunks chunks;
+    int64_t min_t;            /* first and last sample time in the block */
+    int64_t max_t;
+    size_t samples; /* in the block (not only the query range) */
+    /* Private. */
+    const int64_t *t;       /* decoded timestamps, shared, owned by set */
+    const unsigned char *v; /* value column, owned by the set */
+    size_t v_len;
 };
 
 /* Selected series sorted by label set. Caller storage; zeroed is empty. */
@@ -229,6 +248,9 @@ struct tr_block_series_set {
     struct tr_block_series *series;
     size_t len;
     size_t cap;
+    /* Private: storage the series point into. */
+    int64_t *times;
+    unsigned char *values;
 };
 
 void tr_block_series_set_fini(struct tr_block_series_set *s);
@@ -236,12 +258,13 @@ void tr_block_series_set_fini(struct tr_block_series_set *s);
 /*
  * Replaces out's contents with the series matching every matcher
  * (borrowed; same rules as tr_index_select, no matchers = all series) that
- * have a chunk overlapping [mint, maxt] (inclusive, as tr_head_select),
- * sorted by labels, each with its overlapping chunks. Iterate samples with
- * tr_series_iter_init(&it, &set.series[i].chunks, mint, maxt). Fetches
- * postings, series pages and chunk pages with ranged reads. Returns TR_OK,
- * TR_ELIMIT (regex match limit), TR_EINVAL for corrupt data ("cannot read
- * block <id>: ..."), store errors, TR_ENOMEM.
+ * have samples in [mint, maxt] (inclusive, as tr_head_select; a series
+ * whose first and last samples straddle the range without one inside may
+ * be listed too and then yields no samples), sorted by labels. Fetches
+ * postings, series pages and column pages with ranged reads and decodes
+ * the time columns (once per distinct column). Returns TR_OK, TR_ELIMIT
+ * (regex match limit), TR_EINVAL for corrupt data ("cannot read block
+ * <id>: ..."), store errors, TR_ENOMEM.
  */
 int tr_block_select(struct tr_block *b, struct tr_matcher *const *matchers,
                     size_t n, int64_t mint, int64_t maxt,
@@ -250,7 +273,8 @@ int tr_block_select(struct tr_block *b, struct tr_matcher *const *matchers,
 /*
  * Decodes the samples of one selected series within [mint, maxt] into
  * newly allocated arrays *t and *v (caller frees both with tr_free; NULL
- * when *n is 0). TR_OK, TR_EINVAL (corrupt chunk), TR_ENOMEM.
+ * when *n is 0). Only the values up to maxt are decoded. TR_OK, TR_EINVAL
+ * ("cannot decode block series: value column is corrupt"), TR_ENOMEM.
  */
 int tr_block_series_samples(const struct tr_block_series *s, int64_t mint,
                             int64_t maxt, int64_t **t, double **v, size_t *n,

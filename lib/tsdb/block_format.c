@@ -2,6 +2,8 @@
 #include "tsdb/block_format.h"
 
 #include <inttypes.h>
+#include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -11,6 +13,7 @@
 #include "base/err.h"
 #include "json/writer.h"
 #include "tsdb/block.h"
+#include "tsdb/varint.h"
 
 static void
 put_le32(unsigned char *p, uint32_t v)
@@ -284,4 +287,355 @@ tr_block_id_format(int64_t mint, uint64_t hash_hi, uint64_t hash_lo, char *out)
         hi >>= 5;
     }
     out[TR_BLOCK_ID_LEN] = '\0';
+}
+
+/* ---- columns ------------------------------------------------------------ */
+
+uint32_t
+tr_block_postings_sum(const void *data, size_t len)
+{
+    return (uint32_t)XXH3_64bits(data, len);
+}
+
+/* Writes v at p; returns the bytes written (at most 10). */
+static inline size_t
+put_uv(unsigned char *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (unsigned char)v;
+    return n;
+}
+
+/* Reads a varint at *p (< end) into *v; false when truncated or too long.
+ * One-byte values, by far the most common, take the first branch. */
+static inline bool
+get_uv(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+    if (*p < end && **p < 0x80) {
+        *v = *(*p)++;
+        return true;
+    }
+    size_t k = tr_varint_get(*p, end, v);
+    *p += k;
+    return k != 0;
+}
+
+int
+tr_block_times_encode(const int64_t *t, size_t n, struct tr_buf *out)
+{
+    if (n < 2) {
+        return TR_OK;
+    }
+    if (tr_buf_reserve(out, (n - 1) * TR_VARINT_MAX) != TR_OK) {
+        return TR_ENOMEM;
+    }
+    unsigned char *p = (unsigned char *)out->data + out->len;
+    unsigned char *start = p;
+    /* Unsigned arithmetic: deltas of increasing int64 are < 2^63 and
+     * their differences fit an int64. */
+    uint64_t prev = (uint64_t)t[1] - (uint64_t)t[0];
+    p += put_uv(p, prev);
+    for (size_t i = 2; i < n; i++) {
+        uint64_t d = (uint64_t)t[i] - (uint64_t)t[i - 1];
+        p += put_uv(p, tr_block_zigzag((int64_t)(d - prev)));
+        prev = d;
+    }
+    out->len += (size_t)(p - start);
+    return TR_OK;
+}
+
+int
+tr_block_times_decode(const unsigned char *p, size_t len, int64_t t0,
+                      int64_t tlast, size_t n, int64_t *out)
+{
+    const unsigned char *end = p + len;
+    if (n == 0) {
+        return TR_EINVAL;
+    }
+    out[0] = t0;
+    uint64_t delta = 0;
+    int64_t t = t0;
+    for (size_t i = 1; i < n; i++) {
+        uint64_t u;
+        if (!get_uv(&p, end, &u)) {
+            return TR_EINVAL;
+        }
+        delta = i == 1 ? u : delta + (uint64_t)tr_block_unzigzag(u);
+        /* Strictly increasing and no overflow past INT64_MAX. */
+        if (delta == 0 || delta > (uint64_t)INT64_MAX ||
+            delta > (uint64_t)INT64_MAX - (uint64_t)t) {
+            return TR_EINVAL;
+        }
+        t = (int64_t)((uint64_t)t + delta);
+        out[i] = t;
+    }
+    return p == end && t == tlast ? TR_OK : TR_EINVAL;
+}
+
+/* 10^0 .. 10^15, all exact doubles. */
+static const double pow10_tab[TR_BLOCK_DECIMAL_MAX + 1] = {
+    1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+#define EXCEPTION INT64_MIN
+#define MAX_EXACT 9007199254740992.0 /* 2^53 */
+
+/* The integer k with k / 10^d == v bit for bit, or EXCEPTION. */
+static int64_t
+decimal_of(double v, int d)
+{
+    if (!isfinite(v) || (v == 0 && signbit(v))) {
+        return EXCEPTION;
+    }
+    double x = v * pow10_tab[d];
+    if (!(x <= MAX_EXACT && x >= -MAX_EXACT)) {
+        return EXCEPTION;
+    }
+    /* Round to nearest without libm: truncate, then correct. */
+    int64_t k = (int64_t)x;
+    double r = x - (double)k;
+    if (r >= 0.5) {
+        k++;
+    } else if (r <= -0.5) {
+        k--;
+    }
+    if (k > (int64_t)MAX_EXACT || k < -(int64_t)MAX_EXACT) {
+        return EXCEPTION;
+    }
+    /* The decoder computes exactly this. */
+    double back = d == 0 ? (double)k : (double)k / pow10_tab[d];
+    return back == v ? k : EXCEPTION;
+}
+
+/* Bytes of the XOR form of v[0..n). */
+static size_t
+xor_size(const double *v, size_t n)
+{
+    size_t total = 1;
+    uint64_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t b;
+        memcpy(&b, &v[i], sizeof(b));
+        uint64_t x = b ^ prev;
+        prev = b;
+        total += 1;
+        if (x != 0) {
+            total += 8 - (size_t)(__builtin_clzll(x) / 8) -
+                     (size_t)(__builtin_ctzll(x) / 8);
+        }
+    }
+    return total;
+}
+
+static size_t
+uv_size(uint64_t v)
+{
+    return tr_varint_size(v);
+}
+
+int
+tr_block_values_encode(const double *v, size_t n, int64_t *scratch,
+                       struct tr_buf *out)
+{
+    /* The smallest d that fits every value that fits any d. */
+    int d = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (decimal_of(v[i], d) != EXCEPTION) {
+            continue;
+        }
+        int e = d + 1;
+        while (e <= TR_BLOCK_DECIMAL_MAX && decimal_of(v[i], e) == EXCEPTION) {
+            e++;
+        }
+        if (e <= TR_BLOCK_DECIMAL_MAX) {
+            d = e;
+        }
+    }
+    /* Integers at d and the exact size of the decimal form. */
+    size_t nexc = 0, dec = 1, last_exc = 0;
+    int64_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t k = decimal_of(v[i], d);
+        scratch[i] = k;
+        if (k == EXCEPTION) {
+            dec += 8 + uv_size(nexc == 0 ? i : i - last_exc - 1);
+            last_exc = i;
+            nexc++;
+            continue;
+        }
+        dec += uv_size(tr_block_zigzag(k - prev));
+        prev = k;
+    }
+    dec += uv_size(nexc);
+    size_t xs = xor_size(v, n);
+    if (tr_buf_reserve(out, dec < xs ? dec : xs) != TR_OK) {
+        return TR_ENOMEM;
+    }
+    unsigned char *p = (unsigned char *)out->data + out->len;
+    unsigned char *start = p;
+    if (dec <= xs) {
+        *p++ = (unsigned char)d;
+        p += put_uv(p, nexc);
+        size_t seen = 0;
+        for (size_t i = 0; i < n && seen < nexc; i++) {
+            if (scratch[i] != EXCEPTION) {
+                continue;
+            }
+            p += put_uv(p, seen == 0 ? i : i - last_exc - 1);
+            last_exc = i;
+            seen++;
+            uint64_t b;
+            memcpy(&b, &v[i], sizeof(b));
+            for (int j = 0; j < 8; j++) {
+                *p++ = (unsigned char)(b >> (8 * j));
+            }
+        }
+        prev = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (scratch[i] != EXCEPTION) {
+                p += put_uv(p, tr_block_zigzag(scratch[i] - prev));
+                prev = scratch[i];
+            }
+        }
+    } else {
+        *p++ = TR_BLOCK_MODE_XOR;
+        uint64_t pb = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t b;
+            memcpy(&b, &v[i], sizeof(b));
+            uint64_t x = b ^ pb;
+            pb = b;
+            if (x == 0) {
+                *p++ = 8 << 4;
+                continue;
+            }
+            int lz = __builtin_clzll(x) / 8, tz = __builtin_ctzll(x) / 8;
+            *p++ = (unsigned char)((lz << 4) | tz);
+            x >>= 8 * tz;
+            for (int j = 0; j < 8 - lz - tz; j++) {
+                *p++ = (unsigned char)(x >> (8 * j));
+            }
+        }
+    }
+    out->len += (size_t)(p - start);
+    return TR_OK;
+}
+
+static double
+double_of(uint64_t b)
+{
+    double v;
+    memcpy(&v, &b, sizeof(v));
+    return v;
+}
+
+static int
+decode_xor(const unsigned char *p, const unsigned char *end, size_t n,
+           size_t lo, size_t hi, double *out)
+{
+    uint64_t prev = 0;
+    for (size_t i = 0; i < hi; i++) {
+        if (p == end) {
+            return TR_EINVAL;
+        }
+        unsigned c = *p++;
+        unsigned lz = c >> 4, tz = c & 15;
+        if (lz + tz > 8 || (lz + tz == 8 && c != 8 << 4)) {
+            return TR_EINVAL;
+        }
+        size_t m = 8 - lz - tz;
+        if ((size_t)(end - p) < m) {
+            return TR_EINVAL;
+        }
+        uint64_t x = 0;
+        for (size_t j = 0; j < m; j++) {
+            x |= (uint64_t)p[j] << (8 * j);
+        }
+        p += m;
+        prev ^= m == 0 ? 0 : x << (8 * tz);
+        if (i >= lo) {
+            out[i - lo] = double_of(prev);
+        }
+    }
+    return hi < n || p == end ? TR_OK : TR_EINVAL;
+}
+
+/* Position of the next exception (already validated), from base = the
+ * previous position + 1 (0 for the first). */
+static uint64_t
+next_exception(const unsigned char **q, const unsigned char *end,
+               uint64_t base)
+{
+    uint64_t g = 0;
+    get_uv(q, end, &g);
+    return base + g;
+}
+
+int
+tr_block_values_decode(const unsigned char *p, size_t len, size_t n,
+                       size_t lo, size_t hi, double *out)
+{
+    const unsigned char *end = p + len;
+    if (len == 0 || lo > hi || hi > n) {
+        return TR_EINVAL;
+    }
+    unsigned mode = *p++;
+    if (mode == TR_BLOCK_MODE_XOR) {
+        return decode_xor(p, end, n, lo, hi, out);
+    }
+    if (mode > TR_BLOCK_DECIMAL_MAX) {
+        return TR_EINVAL;
+    }
+    /* Exceptions first: validate their positions once. */
+    uint64_t nexc;
+    if (!get_uv(&p, end, &nexc) || nexc > n) {
+        return TR_EINVAL;
+    }
+    const unsigned char *excp = p;
+    for (uint64_t i = 0, pos = 0; i < nexc; i++) {
+        uint64_t g;
+        if (!get_uv(&p, end, &g) || g >= n || (size_t)(end - p) < 8) {
+            return TR_EINVAL;
+        }
+        pos = i == 0 ? g : pos + 1 + g;
+        if (pos >= n) {
+            return TR_EINVAL;
+        }
+        p += 8;
+    }
+    size_t seen = 0;
+    uint64_t next_exc = nexc > 0 ? next_exception(&excp, end, 0) : UINT64_MAX;
+    double scale = pow10_tab[mode];
+    int64_t k = 0;
+    for (size_t i = 0; i < hi; i++) {
+        if (i == next_exc) {
+            uint64_t b = 0;
+            for (int j = 0; j < 8; j++) {
+                b |= (uint64_t)excp[j] << (8 * j);
+            }
+            excp += 8;
+            if (i >= lo) {
+                out[i - lo] = double_of(b);
+            }
+            next_exc = ++seen < nexc ? next_exception(&excp, end, i + 1)
+                                     : UINT64_MAX;
+            continue;
+        }
+        uint64_t u;
+        if (!get_uv(&p, end, &u)) {
+            return TR_EINVAL;
+        }
+        k = (int64_t)((uint64_t)k + (uint64_t)tr_block_unzigzag(u));
+        if (k > (int64_t)MAX_EXACT || k < -(int64_t)MAX_EXACT) {
+            return TR_EINVAL;
+        }
+        if (i >= lo) {
+            out[i - lo] = mode == 0 ? (double)k : (double)k / scale;
+        }
+    }
+    return hi < n || p == end ? TR_OK : TR_EINVAL;
 }

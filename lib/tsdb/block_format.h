@@ -1,18 +1,49 @@
 /*
  * Byte layout of metrics blocks (private to block_*.c). FROZEN for format
- * version 1: change it only with a new TR_BLOCK_FORMAT_VERSION.
+ * version 2: change it only with a new TR_BLOCK_FORMAT_VERSION. (Version 1
+ * stored Gorilla chunks; no version 1 block was ever persisted, so readers
+ * do not support it.)
  *
- * uvarint = unsigned LEB128 (tsdb/varint.h). "zstd frame" = one complete
- * zstd frame with its content size and content checksum, so corruption is
- * detected when it is decoded. Integers in the TOC are little-endian.
+ * uvarint = unsigned LEB128 (tsdb/varint.h); zigzag(x) = (x << 1) ^ (x >>
+ * 63). "zstd frame" = one complete zstd frame with its content size and
+ * content checksum, so corruption is detected when it is decoded. Integers
+ * in the TOC and checksums are little-endian.
+ *
+ * Samples are stored as two kinds of byte-aligned columns, one pair per
+ * series (a series is one unit: it is fetched and decoded whole).
+ *
+ *   time column of n timestamps t[0] < ... < t[n-1] (t[0] and n are in
+ *   the series entry; n == 1 gives an empty column):
+ *     uvarint t[1] - t[0], then for i >= 2
+ *     uvarint zigzag((t[i] - t[i-1]) - (t[i-1] - t[i-2])).
+ *   Series with identical timestamps (those scraped together) share ONE
+ *   time column: the writer stores a column once and later series point
+ *   at it.
+ *
+ *   value column of n values: a mode byte, then
+ *     mode 0..15 (decimal, d = mode): the values are k / 10^d for integers
+ *       |k| <= 2^53, with (double)k / 10^d reproducing every bit. Values
+ *       that are not (NaN payloads and stale markers, +-Inf, -0.0, values
+ *       needing more than 15 decimals or larger than 2^53 / 10^d) are
+ *       exceptions stored raw:
+ *         uvarint e, e x (uvarint position [minus previous position + 1
+ *         after the first], 8 bytes IEEE 754 bits),
+ *       then for the n - e other values, in order, uvarint zigzag(k -
+ *       previous k) (previous k starts at 0).
+ *     mode 0x80 (XOR): per value x = bits XOR previous bits (starting at
+ *       0): a byte (lz << 4) | tz, lz / tz = whole leading / trailing zero
+ *       bytes of x (x == 0: lz 8, tz 0), then the 8 - lz - tz middle bytes
+ *       of x, least significant first.
+ *     The writer picks whichever is shorter (decimal on a tie).
  *
  * chunks object
- *   The "chunk stream" is every chunk's bytes (tsdb/chunk.h XOR encoding)
- *   back to back: series in label order, each series' chunks in time
- *   order. Positions in it are "logical offsets". The stream is cut into
- *   pages at series boundaries once a page reaches chunk_page_size bytes
- *   (so a page may exceed it by one series); each page is one zstd frame
- *   and the object is the frames back to back.
+ *   Two byte streams, the "time stream" (distinct time columns in order of
+ *   first use) and the "value stream" (every series' value column in
+ *   series order). Positions in a stream are "logical offsets". Each
+ *   stream is cut into pages at column boundaries once a page reaches
+ *   chunk_page_size bytes (so a page may exceed it by one column); each
+ *   page is one zstd frame and the object is the pages of both streams
+ *   back to back in the order they were filled.
  *
  * index object
  *   "TRBI" u8 version, 3 zero bytes                      (8 bytes header)
@@ -21,27 +52,30 @@
  *              "symbol ref" is the position in this table.
  *   series     series pages, each a zstd frame holding series_per_page
  *              consecutive series (the last may hold fewer). Series are
- *              numbered from 0 in label order ("ordinals"). Per series:
+ *              numbered from 0 in label order ("ordinals"). A page starts
+ *              with uvarint logical offset of its first value column
+ *              (the others follow back to back), then per series:
  *                uvarint nlabels, nlabels x (uvarint name ref, value ref)
- *                uvarint logical offset of its first chunk
- *                uvarint nchunks, then per chunk:
- *                  uvarint byte length
- *                  uvarint mint - previous bound (block mint for the
- *                          first chunk, the previous chunk's maxt + 1
- *                          after that; chunks never overlap)
- *                  uvarint maxt - mint
+ *                uvarint n samples (>= 1)
+ *                uvarint t[0] - block mint, uvarint t[n-1] - t[0]
+ *                uvarint time column logical offset, uvarint its length
+ *                uvarint value column length (>= 1)
  *   postings   raw (not compressed, fetched per list): for every label
  *              pair in label-table order, the ascending ordinals of the
- *              series carrying it: uvarint first, then uvarint gaps (> 0).
+ *              series carrying it: uvarint first, then uvarint gaps (> 0),
+ *              then u32 low half of XXH3-64 of those varint bytes.
  *   labels     zstd frame: uvarint nnames, then per name (sorted):
  *                uvarint name ref, uvarint nvalues, per value (sorted):
- *                  uvarint value ref, uvarint postings bytes, uvarint count
+ *                  uvarint value ref, uvarint postings bytes (checksum
+ *                  included), uvarint count
  *              Postings offsets are the running sum of the byte lengths.
  *   pages      zstd frame: uvarint nseries, uvarint series_per_page,
  *              uvarint number of series pages, per page uvarint bytes;
- *              uvarint number of chunk pages, per page uvarint compressed
- *              bytes, uvarint uncompressed bytes. Offsets are running sums
- *              from the start of the series section / chunks object.
+ *              uvarint number of chunk pages, per page (in object order)
+ *              u8 stream (0 time, 1 value), uvarint compressed bytes,
+ *              uvarint uncompressed bytes. Object offsets are running
+ *              sums of compressed sizes, logical offsets running sums of
+ *              the uncompressed sizes of the same stream.
  *   toc        "TRBT" u32 version, 5 x (u64 offset, u64 length) of
  *              symbols, series, postings, labels, pages; u64
  *              XXH64(seed 0) of the 88 bytes before it. 96 bytes.
@@ -109,6 +143,52 @@ int tr_block_id_valid(const char *id, size_t len);
  * (80 used) into out (TR_BLOCK_ID_LEN + 1 bytes). */
 void tr_block_id_format(int64_t mint, uint64_t hash_hi, uint64_t hash_lo,
                         char *out);
+
+/* Streams of the chunks object. */
+enum {
+    TR_BLOCK_STREAM_TIME = 0,
+    TR_BLOCK_STREAM_VALUE = 1,
+};
+
+/* Value column modes. */
+#define TR_BLOCK_DECIMAL_MAX 15
+#define TR_BLOCK_MODE_XOR 0x80
+
+/* Bytes of the checksum closing every postings list. */
+#define TR_BLOCK_POSTINGS_SUM 4
+
+/* The checksum of a postings list's varint bytes. */
+uint32_t tr_block_postings_sum(const void *data, size_t len);
+
+/*
+ * Appends the time column of t[0..n) (n >= 1, strictly increasing) to
+ * out. TR_OK or TR_ENOMEM.
+ */
+int tr_block_times_encode(const int64_t *t, size_t n, struct tr_buf *out);
+
+/*
+ * Decodes a time column of exactly len bytes holding n timestamps from t0
+ * into out[0..n). TR_OK, or TR_EINVAL when the bytes do not decode to n
+ * strictly increasing timestamps ending at tlast using every byte.
+ */
+int tr_block_times_decode(const unsigned char *p, size_t len, int64_t t0,
+                          int64_t tlast, size_t n, int64_t *out);
+
+/*
+ * Appends the value column of v[0..n) (n >= 1) to out; scratch has room
+ * for n entries. TR_OK or TR_ENOMEM.
+ */
+int tr_block_values_encode(const double *v, size_t n, int64_t *scratch,
+                           struct tr_buf *out);
+
+/*
+ * Decodes values lo..hi-1 (lo <= hi <= n) of a value column of exactly
+ * len bytes holding n values into out[0..hi-lo). Bytes past value hi-1
+ * are not read unless hi == n, when the column must end exactly there.
+ * TR_OK or TR_EINVAL.
+ */
+int tr_block_values_decode(const unsigned char *p, size_t len, size_t n,
+                           size_t lo, size_t hi, double *out);
 
 /* Zigzag helpers for signed varints. */
 static inline uint64_t

@@ -60,9 +60,15 @@ struct tr_block {
     uint64_t spp;
     size_t nspages;
     uint64_t *spage_off; /* nspages + 1 absolute index offsets */
-    size_t ncpages;
-    uint64_t *cpage_off;   /* ncpages + 1 offsets in the chunks object */
-    uint64_t *cpage_start; /* ncpages + 1 logical offsets */
+    /* Column pages of each stream (TR_BLOCK_STREAM_*): object offsets of
+     * the n pages and n + 1 logical offsets (the last is the stream's
+     * length); a page's compressed length is in clen. */
+    struct stream_pages {
+        size_t n;
+        uint64_t *off;
+        uint64_t *clen;
+        uint64_t *start;
+    } streams[2];
 
     atomic_uint_least64_t requests;
     atomic_uint_least64_t bytes;
@@ -299,8 +305,8 @@ parse_labels(struct tr_block *b, const struct tr_buf *data, struct tr_err *err)
             uint64_t len = uv(&c);
             uint64_t count = uv(&c);
             if (c.bad || vsym >= b->nsyms || (j > 0 && vsym <= vr[-1].sym) ||
-                count == 0 || count > b->nseries || len < count ||
-                len > end - off) {
+                count == 0 || count > b->nseries ||
+                len < count + TR_BLOCK_POSTINGS_SUM || len > end - off) {
                 return corrupt(b, err, "label table");
             }
             vr->sym = (uint32_t)vsym;
@@ -350,28 +356,33 @@ parse_pages(struct tr_block *b, const struct tr_buf *data, struct tr_err *err)
     if (c.bad || off != end || ncp > data->len) {
         return corrupt(b, err, "page table");
     }
-    b->cpage_off = tr_malloc((ncp + 1) * sizeof(uint64_t));
-    b->cpage_start = tr_malloc((ncp + 1) * sizeof(uint64_t));
-    if (b->cpage_off == NULL || b->cpage_start == NULL) {
-        return TR_ENOMEM;
+    for (int k = 0; k < 2; k++) {
+        struct stream_pages *sp = &b->streams[k];
+        sp->off = tr_malloc((ncp + 1) * sizeof(uint64_t));
+        sp->clen = tr_malloc((ncp + 1) * sizeof(uint64_t));
+        sp->start = tr_malloc((ncp + 1) * sizeof(uint64_t));
+        if (sp->off == NULL || sp->clen == NULL || sp->start == NULL) {
+            return TR_ENOMEM;
+        }
+        sp->start[0] = 0;
     }
     uint64_t coff = 0;
-    uint64_t logical = 0;
     for (uint64_t i = 0; i < ncp; i++) {
+        unsigned stream = c.p < c.end ? *c.p++ : 0xff;
         uint64_t clen = uv(&c);
         uint64_t ulen = uv(&c);
-        if (c.bad || clen == 0 || ulen == 0 ||
-            clen > b->meta.chunks_size - coff || ulen > TR_BLOCK_MAX_DECODED) {
+        if (c.bad || stream > TR_BLOCK_STREAM_VALUE || clen == 0 ||
+            ulen == 0 || clen > b->meta.chunks_size - coff ||
+            ulen > TR_BLOCK_MAX_DECODED) {
             return corrupt(b, err, "page table");
         }
-        b->cpage_off[i] = coff;
-        b->cpage_start[i] = logical;
+        struct stream_pages *sp = &b->streams[stream];
+        sp->off[sp->n] = coff;
+        sp->clen[sp->n] = clen;
+        sp->start[sp->n + 1] = sp->start[sp->n] + ulen;
+        sp->n++;
         coff += clen;
-        logical += ulen;
     }
-    b->cpage_off[ncp] = coff;
-    b->cpage_start[ncp] = logical;
-    b->ncpages = ncp;
     if (c.p != c.end || coff != b->meta.chunks_size) {
         return corrupt(b, err, "page table");
     }
@@ -389,8 +400,11 @@ block_free(struct tr_block *b)
     tr_free(b->names);
     tr_free(b->values);
     tr_free(b->spage_off);
-    tr_free(b->cpage_off);
-    tr_free(b->cpage_start);
+    for (int k = 0; k < 2; k++) {
+        tr_free(b->streams[k].off);
+        tr_free(b->streams[k].clen);
+        tr_free(b->streams[k].start);
+    }
     tr_free(b);
 }
 
@@ -659,7 +673,17 @@ union_postings(struct tr_block *b, const struct name_rec *nr,
     }
     for (size_t i = 0; i < nr_sel; i++) {
         const struct value_rec *vr = &b->values[vidx[i]];
-        struct cursor c = {r[i].data, r[i].data + r[i].len, false};
+        /* The list ends with the checksum of its varints. */
+        size_t body = r[i].len - TR_BLOCK_POSTINGS_SUM;
+        uint32_t sum = 0;
+        for (int q = 0; q < TR_BLOCK_POSTINGS_SUM; q++) {
+            sum |= (uint32_t)r[i].data[body + q] << (8 * q);
+        }
+        if (sum != tr_block_postings_sum(r[i].data, body)) {
+            rc = corrupt(b, err, "postings list");
+            goto done;
+        }
+        struct cursor c = {r[i].data, r[i].data + body, false};
         uint64_t id = 0;
         for (uint32_t k = 0; k < vr->count; k++) {
             uint64_t d = uv(&c);
@@ -792,25 +816,21 @@ done:
 /* ---- series ---------------------------------------------------------------
  */
 
-struct chunk_ref {
-    uint64_t loff;
-    uint32_t len;
-    int64_t mint;
-    int64_t maxt;
-};
-
-/* A series found in the series pages, with its chunks in the range. */
+/* A series found in the series pages, overlapping the query range. */
 struct found {
     struct tr_labels *labels;
-    size_t first; /* into refs */
-    size_t n;
+    uint64_t n;
+    int64_t mint;
+    int64_t maxt;
+    uint64_t toff; /* time column */
+    uint64_t tlen;
+    uint64_t voff; /* value column */
+    uint64_t vlen;
 };
 
 struct found_set {
     struct found *s;
     size_t len;
-    struct chunk_ref *refs;
-    size_t nrefs, refs_cap;
 };
 
 static void
@@ -820,16 +840,26 @@ found_set_fini(struct found_set *fs)
         tr_labels_destroy(fs->s[i].labels);
     }
     tr_free(fs->s);
-    tr_free(fs->refs);
     memset(fs, 0, sizeof(*fs));
 }
 
-/* Parses one series entry; keeps it in fs when keep and it has chunks
- * overlapping [mint, maxt]. */
+/* True when [off, off + len) lies inside stream k. */
+static bool
+in_stream(const struct tr_block *b, int k, uint64_t off, uint64_t len)
+{
+    uint64_t size = b->streams[k].start[b->streams[k].n];
+    return off <= size && len <= size - off;
+}
+
+/*
+ * Parses one series entry whose value column starts at *voff (advanced
+ * past it); keeps it in fs when keep and its samples overlap [mint,
+ * maxt].
+ */
 static int
 parse_series(struct tr_block *b, struct cursor *c, bool keep, int64_t mint,
              int64_t maxt, struct found_set *fs, struct tr_label *pairs,
-             struct tr_err *err)
+             uint64_t *voff, struct tr_err *err)
 {
     uint64_t nl = uv(c);
     if (c->bad || nl == 0 || nl > b->nnames) {
@@ -844,58 +874,41 @@ parse_series(struct tr_block *b, struct cursor *c, bool keep, int64_t mint,
         pairs[i] = (struct tr_label){b->syms[ns].ptr, b->syms[ns].len,
                                      b->syms[vs].ptr, b->syms[vs].len};
     }
-    uint64_t loff = uv(c);
-    uint64_t nc = uv(c);
-    if (c->bad || nc == 0 || nc > (uint64_t)(c->end - c->p)) {
+    struct found f = {0};
+    f.n = uv(c);
+    uint64_t dmin = uv(c);
+    uint64_t span = uv(c);
+    f.toff = uv(c);
+    f.tlen = uv(c);
+    f.vlen = uv(c);
+    f.voff = *voff;
+    f.mint = (int64_t)((uint64_t)b->meta.mint + dmin);
+    f.maxt = (int64_t)((uint64_t)f.mint + span);
+    /* Every timestamp after the first takes a byte or more, every value
+     * too (plus the mode byte); timestamps strictly increase. */
+    if (c->bad || f.n == 0 || f.n > b->meta.samples || f.n - 1 > f.tlen ||
+        f.n - 1 > span || (f.n == 1) != (f.tlen == 0) || f.vlen <= f.n ||
+        dmin >= (uint64_t)b->meta.maxt - (uint64_t)b->meta.mint ||
+        span >= (uint64_t)b->meta.maxt - (uint64_t)f.mint ||
+        !in_stream(b, TR_BLOCK_STREAM_TIME, f.toff, f.tlen) ||
+        !in_stream(b, TR_BLOCK_STREAM_VALUE, f.voff, f.vlen)) {
         return corrupt(b, err, "series entry");
     }
-    if (keep && nc > fs->refs_cap - fs->nrefs) {
-        size_t cap = fs->refs_cap == 0 ? 64 : fs->refs_cap * 2;
-        while (cap - fs->nrefs < nc) {
-            cap *= 2;
-        }
-        struct chunk_ref *r = tr_realloc(fs->refs, cap * sizeof(*r));
-        if (r == NULL) {
-            return TR_ENOMEM;
-        }
-        fs->refs = r;
-        fs->refs_cap = cap;
-    }
-    size_t first = fs->nrefs;
-    int64_t bound = b->meta.mint;
-    for (uint64_t i = 0; i < nc; i++) {
-        uint64_t len = uv(c);
-        uint64_t dmin = uv(c);
-        uint64_t span = uv(c);
-        int64_t cmin = (int64_t)((uint64_t)bound + dmin);
-        int64_t cmax = (int64_t)((uint64_t)cmin + span);
-        if (c->bad || len < 2 || len > UINT32_MAX || cmin < bound ||
-            cmax < cmin || cmax >= b->meta.maxt) {
-            return corrupt(b, err, "series entry");
-        }
-        if (keep && cmax >= mint && cmin <= maxt) {
-            fs->refs[fs->nrefs++] =
-                (struct chunk_ref){loff, (uint32_t)len, cmin, cmax};
-        }
-        loff += len;
-        bound = cmax + 1;
-    }
-    if (!keep || fs->nrefs == first) {
+    *voff += f.vlen;
+    if (!keep || f.maxt < mint || f.mint > maxt) {
         return TR_OK;
     }
-    struct tr_labels *ls = NULL;
-    int rc = tr_labels_from_pairs(pairs, nl, &ls, NULL);
-    if (rc != TR_OK || tr_labels_count(ls) != nl) {
-        tr_labels_destroy(ls);
-        fs->nrefs = first;
+    int rc = tr_labels_from_pairs(pairs, nl, &f.labels, NULL);
+    if (rc != TR_OK || tr_labels_count(f.labels) != nl) {
+        tr_labels_destroy(f.labels);
         return rc == TR_ENOMEM ? TR_ENOMEM : corrupt(b, err, "series entry");
     }
-    fs->s[fs->len++] = (struct found){ls, first, fs->nrefs - first};
+    fs->s[fs->len++] = f;
     return TR_OK;
 }
 
 /* Reads the series entries of ordinals ids (sorted), keeping those with
- * chunks overlapping [mint, maxt], in ordinal (= label) order. */
+ * samples overlapping [mint, maxt], in ordinal (= label) order. */
 static int
 read_series(struct tr_block *b, ZSTD_DCtx *dctx, const struct tr_postings *ids,
             int64_t mint, int64_t maxt, struct found_set *fs,
@@ -935,6 +948,11 @@ read_series(struct tr_block *b, ZSTD_DCtx *dctx, const struct tr_postings *ids,
         }
         struct cursor c = {(const unsigned char *)dec.data,
                            (const unsigned char *)dec.data + dec.len, false};
+        uint64_t voff = uv(&c); /* of the page's first value column */
+        if (c.bad) {
+            rc = corrupt(b, err, "series page");
+            break;
+        }
         uint64_t ord = page[i] * b->spp;
         uint64_t end = ord + b->spp < b->nseries ? ord + b->spp : b->nseries;
         for (; ord < end && rc == TR_OK; ord++) {
@@ -942,7 +960,7 @@ read_series(struct tr_block *b, ZSTD_DCtx *dctx, const struct tr_postings *ids,
             if (keep) {
                 k++;
             }
-            rc = parse_series(b, &c, keep, mint, maxt, fs, pairs, err);
+            rc = parse_series(b, &c, keep, mint, maxt, fs, pairs, &voff, err);
             if (k == ids->len || (k < ids->len && ids->ids[k] >= end)) {
                 break; /* the rest of this page is not wanted */
             }
@@ -964,14 +982,15 @@ done:
     return rc;
 }
 
-/* Page holding logical offset off. */
+/* Page of stream k holding logical offset off (the stream has pages). */
 static size_t
-cpage_of(const struct tr_block *b, uint64_t off)
+page_of(const struct tr_block *b, int k, uint64_t off)
 {
-    size_t lo = 0, hi = b->ncpages;
+    const struct stream_pages *sp = &b->streams[k];
+    size_t lo = 0, hi = sp->n;
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
-        if (b->cpage_start[mid] <= off) {
+        if (sp->start[mid] <= off) {
             lo = mid;
         } else {
             hi = mid;
@@ -980,101 +999,240 @@ cpage_of(const struct tr_block *b, uint64_t off)
     return lo;
 }
 
-/* Fetches the chunk pages of fs and fills out. */
+/* A column page to fetch. */
+struct page_want {
+    uint64_t off; /* in the chunks object */
+    uint64_t clen;
+    int stream;
+    size_t page;
+};
+
 static int
-read_chunks(struct tr_block *b, ZSTD_DCtx *dctx, struct found_set *fs,
-            struct tr_block_series_set *out, struct tr_err *err)
+page_want_cmp(const void *pa, const void *pb)
 {
-    size_t *pages = tr_malloc((fs->nrefs ? fs->nrefs : 1) * sizeof(*pages));
-    struct range *r = tr_malloc((fs->nrefs ? fs->nrefs : 1) * sizeof(*r));
-    struct tr_buf *dec = NULL;
+    const struct page_want *a = pa, *b = pb;
+    return (a->off > b->off) - (a->off < b->off);
+}
+
+/* Identity of a decoded time column: series sharing one share all. */
+struct time_key {
+    uint64_t toff, tlen, n;
+    int64_t mint, maxt;
+    size_t series; /* index into the found set */
+};
+
+static int
+time_key_cmp(const void *pa, const void *pb)
+{
+    const struct time_key *a = pa, *b = pb;
+    uint64_t x[5] = {a->toff, a->tlen, a->n, (uint64_t)a->mint,
+                     (uint64_t)a->maxt};
+    uint64_t y[5] = {b->toff, b->tlen, b->n, (uint64_t)b->mint,
+                     (uint64_t)b->maxt};
+    for (int i = 0; i < 5; i++) {
+        if (x[i] != y[i]) {
+            return x[i] < y[i] ? -1 : 1;
+        }
+    }
+    return 0;
+}
+
+/* Decoded pages of one select: dec[slot[k][page]]. */
+struct pages {
+    size_t *slot[2];
+    struct tr_buf *dec;
+    size_t n;
+};
+
+static void
+pages_fini(struct pages *p)
+{
+    tr_free(p->slot[0]);
+    tr_free(p->slot[1]);
+    for (size_t i = 0; p->dec != NULL && i < p->n; i++) {
+        tr_buf_fini(&p->dec[i]);
+    }
+    tr_free(p->dec);
+}
+
+/* Bytes [off, off + len) of stream k (their page is decoded). */
+static const unsigned char *
+stream_bytes(const struct tr_block *b, const struct pages *pg, int k,
+             uint64_t off)
+{
+    size_t p = page_of(b, k, off);
+    return (const unsigned char *)pg->dec[pg->slot[k][p]].data +
+           (off - b->streams[k].start[p]);
+}
+
+/* Marks the page holding column [off, off + len) of stream k as wanted;
+ * the column must lie inside one page. */
+static int
+want_column(struct tr_block *b, struct pages *pg, struct page_want *w,
+            size_t *nw, int k, uint64_t off, uint64_t len, struct tr_err *err)
+{
+    const struct stream_pages *sp = &b->streams[k];
+    if (sp->n == 0) {
+        return corrupt(b, err, "column reference");
+    }
+    size_t p = page_of(b, k, off);
+    if (off < sp->start[p] || len > sp->start[p + 1] - off) {
+        return corrupt(b, err, "column reference");
+    }
+    if (pg->slot[k][p] == SIZE_MAX) {
+        pg->slot[k][p] = 0; /* set once the order is known */
+        w[(*nw)++] = (struct page_want){sp->off[p], sp->clen[p], k, p};
+    }
+    return TR_OK;
+}
+
+/* Fetches and decodes the column pages of fs. */
+static int
+load_pages(struct tr_block *b, ZSTD_DCtx *dctx, const struct found_set *fs,
+           struct pages *pg, struct tr_err *err)
+{
+    memset(pg, 0, sizeof(*pg));
+    struct page_want *w = tr_malloc(2 * fs->len * sizeof(*w));
+    struct range *r = tr_malloc(2 * fs->len * sizeof(*r));
     struct fetched f = {0};
-    size_t np = 0;
+    size_t nw = 0;
     int rc = TR_OK;
-    if (pages == NULL || r == NULL) {
+    for (int k = 0; k < 2; k++) {
+        pg->slot[k] = tr_malloc((b->streams[k].n + 1) * sizeof(size_t));
+        if (pg->slot[k] == NULL) {
+            rc = TR_ENOMEM;
+        }
+        for (size_t i = 0; pg->slot[k] != NULL && i < b->streams[k].n; i++) {
+            pg->slot[k][i] = SIZE_MAX;
+        }
+    }
+    if (w == NULL || r == NULL || rc != TR_OK) {
         rc = TR_ENOMEM;
         goto done;
     }
-    /* Chunk refs ascend in logical offset, so pages come out sorted. */
-    for (size_t i = 0; i < fs->nrefs; i++) {
-        const struct chunk_ref *cr = &fs->refs[i];
-        size_t p = cpage_of(b, cr->loff);
-        if (b->ncpages == 0 || cr->loff < b->cpage_start[p] ||
-            cr->loff + cr->len > b->cpage_start[p + 1]) {
-            rc = corrupt(b, err, "chunk reference");
-            goto done;
+    for (size_t i = 0; i < fs->len && rc == TR_OK; i++) {
+        const struct found *fd = &fs->s[i];
+        rc = want_column(b, pg, w, &nw, TR_BLOCK_STREAM_VALUE, fd->voff,
+                         fd->vlen, err);
+        if (rc == TR_OK && fd->tlen > 0) {
+            rc = want_column(b, pg, w, &nw, TR_BLOCK_STREAM_TIME, fd->toff,
+                             fd->tlen, err);
         }
-        if (np == 0 || pages[np - 1] != p) {
-            pages[np] = p;
-            r[np] = (struct range){b->cpage_off[p],
-                                   b->cpage_off[p + 1] - b->cpage_off[p], NULL};
-            np++;
-        }
-    }
-    rc = fetch_ranges(b, b->chunks_key, r, np, &f, err);
-    if (rc != TR_OK) {
-        goto done;
-    }
-    dec = tr_calloc(np ? np : 1, sizeof(*dec));
-    if (dec == NULL) {
-        rc = TR_ENOMEM;
-        goto done;
-    }
-    for (size_t i = 0; i < np && rc == TR_OK; i++) {
-        uint64_t ulen = b->cpage_start[pages[i] + 1] - b->cpage_start[pages[i]];
-        rc = unframe(b, dctx, r[i].data, r[i].len, ulen, &dec[i], "chunk page",
-                     err);
     }
     if (rc != TR_OK) {
         goto done;
     }
-    out->series = tr_calloc(fs->len ? fs->len : 1, sizeof(*out->series));
-    if (out->series == NULL) {
+    qsort(w, nw, sizeof(*w), page_want_cmp);
+    for (size_t i = 0; i < nw; i++) {
+        r[i] = (struct range){w[i].off, w[i].clen, NULL};
+        pg->slot[w[i].stream][w[i].page] = i;
+    }
+    rc = fetch_ranges(b, b->chunks_key, r, nw, &f, err);
+    if (rc != TR_OK) {
+        goto done;
+    }
+    pg->dec = tr_calloc(nw ? nw : 1, sizeof(*pg->dec));
+    if (pg->dec == NULL) {
+        rc = TR_ENOMEM;
+        goto done;
+    }
+    pg->n = nw;
+    for (size_t i = 0; i < nw && rc == TR_OK; i++) {
+        const struct stream_pages *sp = &b->streams[w[i].stream];
+        uint64_t ulen = sp->start[w[i].page + 1] - sp->start[w[i].page];
+        rc = unframe(b, dctx, r[i].data, r[i].len, ulen, &pg->dec[i],
+                     "column page", err);
+    }
+done:
+    fetched_fini(&f);
+    tr_free(w);
+    tr_free(r);
+    return rc;
+}
+
+/* Fetches the column pages of fs, decodes each distinct time column once
+ * and fills out. */
+static int
+read_samples(struct tr_block *b, ZSTD_DCtx *dctx, struct found_set *fs,
+             struct tr_block_series_set *out, struct tr_err *err)
+{
+    struct pages pg;
+    struct time_key *keys = NULL;
+    int rc = load_pages(b, dctx, fs, &pg, err);
+    if (rc != TR_OK) {
+        goto done;
+    }
+    keys = tr_malloc(fs->len * sizeof(*keys));
+    out->series = tr_calloc(fs->len, sizeof(*out->series));
+    if (keys == NULL || out->series == NULL) {
         rc = TR_ENOMEM;
         goto done;
     }
     out->cap = fs->len;
-    size_t pi = 0;
+    /* Storage: distinct time columns, then every value column. */
+    uint64_t ntimes = 0, vbytes = 0;
     for (size_t i = 0; i < fs->len; i++) {
-        struct tr_block_series *os = &out->series[out->len++];
+        const struct found *fd = &fs->s[i];
+        keys[i] = (struct time_key){fd->toff, fd->tlen, fd->n,
+                                    fd->mint, fd->maxt, i};
+        vbytes += fd->vlen;
+    }
+    qsort(keys, fs->len, sizeof(*keys), time_key_cmp);
+    for (size_t i = 0; i < fs->len; i++) {
+        if (i == 0 || time_key_cmp(&keys[i - 1], &keys[i]) != 0) {
+            ntimes += keys[i].n;
+        }
+    }
+    out->times = tr_malloc(ntimes * sizeof(*out->times));
+    out->values = tr_malloc(vbytes);
+    if (out->times == NULL || out->values == NULL) {
+        rc = TR_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < fs->len; i++) {
         struct found *fd = &fs->s[i];
+        struct tr_block_series *os = &out->series[i];
         os->labels = fd->labels;
         fd->labels = NULL;
-        struct tr_series_chunks *sc = &os->chunks;
-        size_t bytes = 0;
-        for (size_t j = 0; j < fd->n; j++) {
-            bytes += fs->refs[fd->first + j].len;
-        }
-        sc->chunks = tr_malloc(fd->n * sizeof(*sc->chunks));
-        if (sc->chunks == NULL || tr_buf_reserve(&sc->bytes, bytes) != TR_OK) {
-            rc = TR_ENOMEM;
-            goto done;
-        }
-        sc->cap = fd->n;
-        for (size_t j = 0; j < fd->n; j++) {
-            const struct chunk_ref *cr = &fs->refs[fd->first + j];
-            while (pages[pi] != cpage_of(b, cr->loff)) {
-                pi++;
+        os->min_t = fd->mint;
+        os->max_t = fd->maxt;
+        os->samples = fd->n;
+    }
+    out->len = fs->len;
+    int64_t *tp = out->times;
+    for (size_t i = 0; i < fs->len; i++) {
+        const struct time_key *key = &keys[i];
+        if (i == 0 || time_key_cmp(&keys[i - 1], key) != 0) {
+            static const unsigned char none[1];
+            const unsigned char *src =
+                key->tlen == 0 ? none
+                               : stream_bytes(b, &pg, TR_BLOCK_STREAM_TIME,
+                                              key->toff);
+            if (tr_block_times_decode(src, key->tlen, key->mint, key->maxt,
+                                      key->n, tp) != TR_OK) {
+                rc = corrupt(b, err, "time column");
+                goto done;
             }
-            const char *src =
-                dec[pi].data + (cr->loff - b->cpage_start[pages[pi]]);
-            sc->chunks[sc->len++] = (struct tr_series_chunk){
-                sc->bytes.len, cr->len, cr->mint, cr->maxt};
-            tr_buf_append(&sc->bytes, src, cr->len); /* reserved above */
+            tp += key->n;
         }
+        out->series[key->series].t = tp - key->n;
+    }
+    unsigned char *vp = out->values;
+    for (size_t i = 0; i < fs->len; i++) {
+        const struct found *fd = &fs->s[i];
+        memcpy(vp, stream_bytes(b, &pg, TR_BLOCK_STREAM_VALUE, fd->voff),
+               fd->vlen);
+        out->series[i].v = vp;
+        out->series[i].v_len = fd->vlen;
+        vp += fd->vlen;
     }
 done:
     if (rc == TR_ENOMEM) {
         tr_err_set(err, TR_ENOMEM, "cannot read block %s: out of memory",
                    b->meta.id);
     }
-    for (size_t i = 0; dec != NULL && i < np; i++) {
-        tr_buf_fini(&dec[i]);
-    }
-    tr_free(dec);
-    fetched_fini(&f);
-    tr_free(pages);
-    tr_free(r);
+    pages_fini(&pg);
+    tr_free(keys);
     return rc;
 }
 
@@ -1083,9 +1241,10 @@ tr_block_series_set_fini(struct tr_block_series_set *s)
 {
     for (size_t i = 0; i < s->len; i++) {
         tr_labels_destroy(s->series[i].labels);
-        tr_series_chunks_fini(&s->series[i].chunks);
     }
     tr_free(s->series);
+    tr_free(s->times);
+    tr_free(s->values);
     memset(s, 0, sizeof(*s));
 }
 
@@ -1125,7 +1284,7 @@ tr_block_select(struct tr_block *b, struct tr_matcher *const *matchers,
     struct found_set fs;
     int rc = find_series(b, dctx, matchers, n, mint, maxt, &fs, err);
     if (rc == TR_OK && fs.len > 0) {
-        rc = read_chunks(b, dctx, &fs, out, err);
+        rc = read_samples(b, dctx, &fs, out, err);
     }
     if (rc != TR_OK) {
         tr_block_series_set_fini(out);
@@ -1133,6 +1292,22 @@ tr_block_select(struct tr_block *b, struct tr_matcher *const *matchers,
     found_set_fini(&fs);
     ZSTD_freeDCtx(dctx);
     return rc;
+}
+
+/* First index in t[0..n) whose time is >= x (n when none). */
+static size_t
+lower_bound(const int64_t *t, size_t n, int64_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t[mid] < x) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
 }
 
 int
@@ -1143,51 +1318,35 @@ tr_block_series_samples(const struct tr_block_series *s, int64_t mint,
     *t = NULL;
     *v = NULL;
     *n = 0;
-    size_t cap = 0;
-    for (size_t i = 0; i < s->chunks.len; i++) {
-        const unsigned char *p = (const unsigned char *)s->chunks.bytes.data +
-                                 s->chunks.chunks[i].off;
-        if (s->chunks.chunks[i].len >= 2) {
-            cap += ((size_t)p[0] << 8) | p[1];
-        }
-    }
-    if (cap == 0) {
+    if (mint > maxt || s->samples == 0 || maxt < s->min_t || mint > s->max_t) {
         return TR_OK;
     }
-    int64_t *ts = tr_malloc(cap * sizeof(*ts));
-    double *vs = tr_malloc(cap * sizeof(*vs));
+    size_t lo = lower_bound(s->t, s->samples, mint);
+    size_t hi = maxt == INT64_MAX ? s->samples
+                                  : lower_bound(s->t, s->samples, maxt + 1);
+    if (lo >= hi) {
+        return TR_OK;
+    }
+    int64_t *ts = tr_malloc((hi - lo) * sizeof(*ts));
+    double *vs = tr_malloc((hi - lo) * sizeof(*vs));
     if (ts == NULL || vs == NULL) {
         tr_free(ts);
         tr_free(vs);
         return tr_err_set(err, TR_ENOMEM,
-                          "cannot decode series: out of "
-                          "memory");
+                          "cannot decode block series: out of memory");
     }
-    struct tr_series_iter it;
-    tr_series_iter_init(&it, &s->chunks, mint, maxt);
-    size_t k = 0;
-    int rc;
-    int64_t tt;
-    double vv;
-    while ((rc = tr_series_iter_next(&it, &tt, &vv, err)) > 0) {
-        if (k == cap) {
-            rc = tr_err_set(err, TR_EINVAL,
-                            "cannot decode chunk: more "
-                            "samples than its header says");
-            break;
-        }
-        ts[k] = tt;
-        vs[k] = vv;
-        k++;
-    }
-    if (rc < 0 || k == 0) {
+    if (tr_block_values_decode(s->v, s->v_len, s->samples, lo, hi, vs) !=
+        TR_OK) {
         tr_free(ts);
         tr_free(vs);
-        return rc < 0 ? rc : TR_OK;
+        return tr_err_set(err, TR_EINVAL,
+                          "cannot decode block series: value column is "
+                          "corrupt");
     }
+    memcpy(ts, s->t + lo, (hi - lo) * sizeof(*ts));
     *t = ts;
     *v = vs;
-    *n = k;
+    *n = hi - lo;
     return TR_OK;
 }
 

@@ -1,6 +1,7 @@
 /*
- * Block writer: series in label order -> chunks object, index object and
- * meta.json (layout in block_format.h), then upload with meta.json last.
+ * Block writer: series in label order -> chunks object (time and value
+ * column pages), index object and meta.json (layout in block_format.h),
+ * then upload with meta.json last.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,20 +28,28 @@
 
 struct series_rec {
     struct tr_labels *labels;
-    uint64_t first_off; /* logical offset of its first chunk */
-    size_t first_chunk; /* index into chunks[] */
-    uint32_t nchunks;
-};
-
-struct chunk_rec {
-    uint32_t len;
-    int64_t mint;
+    uint64_t n;     /* samples */
+    int64_t mint;   /* first and last timestamp */
     int64_t maxt;
+    uint64_t toff;  /* its time column in the time stream */
+    uint64_t tlen;
+    uint64_t voff;  /* its value column in the value stream */
+    uint64_t vlen;
 };
 
 struct page_rec {
-    uint64_t clen; /* compressed */
-    uint64_t ulen; /* uncompressed */
+    uint8_t stream; /* TR_BLOCK_STREAM_* */
+    uint64_t clen;  /* compressed */
+    uint64_t ulen;  /* uncompressed */
+};
+
+/* A distinct time column, for sharing it between series. */
+struct time_col {
+    uint64_t hash; /* 0: free slot */
+    uint64_t off;
+    uint64_t len;
+    int64_t t0;
+    uint64_t n;
 };
 
 struct tr_block_builder {
@@ -52,15 +61,24 @@ struct tr_block_builder {
 
     struct series_rec *series;
     size_t nseries, series_cap;
-    struct chunk_rec *chunks;
-    size_t nchunks, chunks_cap;
     struct page_rec *cpages;
     size_t ncpages, cpages_cap;
 
+    /* Time columns: the whole uncompressed time stream stays here so
+     * that new columns can be compared with earlier ones; tpage_start is
+     * where the page being filled begins. */
+    struct tr_buf times;
+    uint64_t tpage_start;
+    struct time_col *cols; /* open addressing, power-of-two capacity */
+    size_t ncols, cols_cap;
+    struct tr_buf tcol; /* the column being added */
+
     uint64_t samples;
-    uint64_t logical;         /* bytes of chunk stream so far */
-    struct tr_buf page;       /* the chunk page being filled */
-    struct tr_buf chunks_obj; /* compressed chunk pages */
+    uint64_t vlogical;        /* bytes of value stream so far */
+    struct tr_buf vpage;      /* the value page being filled */
+    int64_t *scratch;         /* for the value encoder */
+    size_t scratch_cap;
+    struct tr_buf chunks_obj; /* compressed pages */
 };
 
 static int
@@ -139,12 +157,6 @@ tr_block_builder_create(const struct tr_block_options *opts, struct tr_err *err)
                    opts->mint, opts->maxt);
         return NULL;
     }
-    if (opts->samples_per_chunk > TR_CHUNK_MAX_SAMPLES) {
-        tr_err_set(err, TR_EINVAL,
-                   "cannot create block builder: samples_per_chunk above %d",
-                   TR_CHUNK_MAX_SAMPLES);
-        return NULL;
-    }
     if (opts->zstd_level < 0 || opts->zstd_level > ZSTD_maxCLevel()) {
         tr_err_set(err, TR_EINVAL,
                    "cannot create block builder: zstd level %d out of range",
@@ -160,9 +172,6 @@ tr_block_builder_create(const struct tr_block_options *opts, struct tr_err *err)
     b->opts.tenant = b->tenant;
     if (b->opts.level == 0) {
         b->opts.level = 1;
-    }
-    if (b->opts.samples_per_chunk == 0) {
-        b->opts.samples_per_chunk = TR_CHUNK_DEFAULT_SAMPLES;
     }
     if (b->opts.chunk_page_size == 0) {
         b->opts.chunk_page_size = DEFAULT_PAGE_SIZE;
@@ -197,7 +206,6 @@ tr_block_builder_create(const struct tr_block_options *opts, struct tr_err *err)
     hash_u64(b->hash, (uint64_t)b->opts.maxt);
     hash_u64(b->hash, b->opts.level);
     hash_u64(b->hash, TR_BLOCK_FORMAT_VERSION);
-    hash_u64(b->hash, b->opts.samples_per_chunk);
     hash_u64(b->hash, b->opts.chunk_page_size);
     hash_u64(b->hash, b->opts.series_per_page);
     hash_u64(b->hash, (uint64_t)b->opts.zstd_level);
@@ -219,9 +227,12 @@ tr_block_builder_destroy(struct tr_block_builder *b)
         tr_labels_destroy(b->series[i].labels);
     }
     tr_free(b->series);
-    tr_free(b->chunks);
     tr_free(b->cpages);
-    tr_buf_fini(&b->page);
+    tr_buf_fini(&b->times);
+    tr_free(b->cols);
+    tr_buf_fini(&b->tcol);
+    tr_buf_fini(&b->vpage);
+    tr_free(b->scratch);
     tr_buf_fini(&b->chunks_obj);
     ZSTD_freeCCtx(b->cctx);
     if (b->hash != NULL) {
@@ -230,11 +241,13 @@ tr_block_builder_destroy(struct tr_block_builder *b)
     tr_free(b);
 }
 
-/* Compresses the current chunk page (if any) into the chunks object. */
+/* Compresses len bytes at data as one page of stream into the chunks
+ * object. */
 static int
-flush_page(struct tr_block_builder *b, struct tr_err *err)
+flush_page(struct tr_block_builder *b, uint8_t stream, const void *data,
+           size_t len, struct tr_err *err)
 {
-    if (b->page.len == 0) {
+    if (len == 0) {
         return TR_OK;
     }
     if (grow((void **)&b->cpages, &b->cpages_cap, b->ncpages + 1,
@@ -242,35 +255,102 @@ flush_page(struct tr_block_builder *b, struct tr_err *err)
         return tr_err_set(err, TR_ENOMEM, "cannot build block: out of memory");
     }
     uint64_t clen;
-    int rc = compress_frame(b->cctx, b->page.data, b->page.len, &b->chunks_obj,
-                            &clen, err);
+    int rc = compress_frame(b->cctx, data, len, &b->chunks_obj, &clen, err);
     if (rc != TR_OK) {
         return rc;
     }
-    b->cpages[b->ncpages].clen = clen;
-    b->cpages[b->ncpages].ulen = b->page.len;
-    b->ncpages++;
-    tr_buf_reset(&b->page);
+    b->cpages[b->ncpages++] = (struct page_rec){stream, clen, len};
     return TR_OK;
 }
 
-/* Appends a finished chunk to the page and the chunk table. */
 static int
-emit_chunk(struct tr_block_builder *b, struct tr_chunk *c, struct tr_err *err)
+flush_time_page(struct tr_block_builder *b, struct tr_err *err)
 {
-    size_t len;
-    const unsigned char *bytes = tr_chunk_bytes(c, &len);
-    if (grow((void **)&b->chunks, &b->chunks_cap, b->nchunks + 1,
-             sizeof(*b->chunks)) != TR_OK ||
-        tr_buf_append(&b->page, bytes, len) != TR_OK) {
+    int rc = flush_page(b, TR_BLOCK_STREAM_TIME,
+                        b->times.data + b->tpage_start,
+                        b->times.len - b->tpage_start, err);
+    b->tpage_start = b->times.len;
+    return rc;
+}
+
+static int
+flush_value_page(struct tr_block_builder *b, struct tr_err *err)
+{
+    int rc = flush_page(b, TR_BLOCK_STREAM_VALUE, b->vpage.data, b->vpage.len,
+                        err);
+    tr_buf_reset(&b->vpage);
+    return rc;
+}
+
+static uint64_t
+col_hash(const void *bytes, size_t len, int64_t t0, uint64_t n)
+{
+    uint64_t h = XXH3_64bits_withSeed(bytes, len, (uint64_t)t0 ^ (n << 32));
+    return h == 0 ? 1 : h;
+}
+
+/* Doubles the column table. */
+static int
+cols_grow(struct tr_block_builder *b)
+{
+    size_t cap = b->cols_cap == 0 ? 1024 : b->cols_cap * 2;
+    struct time_col *t = tr_calloc(cap, sizeof(*t));
+    if (t == NULL) {
+        return TR_ENOMEM;
+    }
+    for (size_t i = 0; i < b->cols_cap; i++) {
+        if (b->cols[i].hash != 0) {
+            size_t j = b->cols[i].hash & (cap - 1);
+            while (t[j].hash != 0) {
+                j = (j + 1) & (cap - 1);
+            }
+            t[j] = b->cols[i];
+        }
+    }
+    tr_free(b->cols);
+    b->cols = t;
+    b->cols_cap = cap;
+    return TR_OK;
+}
+
+/*
+ * Places the time column of s (encoded in b->tcol): an identical earlier
+ * column (same bytes, first timestamp and count) is shared, else the
+ * column is appended to the time stream.
+ */
+static int
+place_times(struct tr_block_builder *b, struct series_rec *s,
+            struct tr_err *err)
+{
+    s->tlen = b->tcol.len;
+    if (s->tlen == 0) {
+        s->toff = b->times.len; /* one sample: nothing to store */
+        return TR_OK;
+    }
+    if (2 * (b->ncols + 1) > b->cols_cap && cols_grow(b) != TR_OK) {
         return tr_err_set(err, TR_ENOMEM, "cannot build block: out of memory");
     }
-    XXH3_128bits_update(b->hash, bytes, len);
-    b->chunks[b->nchunks].len = (uint32_t)len;
-    b->chunks[b->nchunks].mint = tr_chunk_min_time(c);
-    b->chunks[b->nchunks].maxt = tr_chunk_max_time(c);
-    b->nchunks++;
-    b->logical += len;
+    uint64_t h = col_hash(b->tcol.data, b->tcol.len, s->mint, s->n);
+    size_t j = h & (b->cols_cap - 1);
+    for (; b->cols[j].hash != 0; j = (j + 1) & (b->cols_cap - 1)) {
+        const struct time_col *c = &b->cols[j];
+        if (c->hash == h && c->t0 == s->mint && c->n == s->n &&
+            c->len == b->tcol.len &&
+            memcmp(b->times.data + c->off, b->tcol.data, c->len) == 0) {
+            s->toff = c->off;
+            return TR_OK;
+        }
+    }
+    s->toff = b->times.len;
+    if (tr_buf_append(&b->times, b->tcol.data, b->tcol.len) != TR_OK) {
+        return tr_err_set(err, TR_ENOMEM, "cannot build block: out of memory");
+    }
+    b->cols[j] = (struct time_col){h, s->toff, s->tlen, s->mint, s->n};
+    b->ncols++;
+    /* Pages end at column boundaries so a column is one fetch. */
+    if (b->times.len - b->tpage_start >= b->opts.chunk_page_size) {
+        return flush_time_page(b, err);
+    }
     return TR_OK;
 }
 
@@ -312,54 +392,52 @@ tr_block_builder_add(struct tr_block_builder *b, const struct tr_labels *ls,
         }
     }
     if (grow((void **)&b->series, &b->series_cap, b->nseries + 1,
-             sizeof(*b->series)) != TR_OK) {
+             sizeof(*b->series)) != TR_OK ||
+        grow((void **)&b->scratch, &b->scratch_cap, n, sizeof(*b->scratch)) !=
+            TR_OK) {
         rc = tr_err_set(err, TR_ENOMEM, "cannot build block: out of memory");
         goto fail;
     }
     struct series_rec *s = &b->series[b->nseries];
+    memset(s, 0, sizeof(*s));
     s->labels = tr_labels_dup(ls);
     if (s->labels == NULL) {
         rc = tr_err_set(err, TR_ENOMEM, "cannot build block: out of memory");
         goto fail;
     }
     b->nseries++;
-    s->first_off = b->logical;
-    s->first_chunk = b->nchunks;
-    s->nchunks = 0;
+    s->n = n;
+    s->mint = t[0];
+    s->maxt = t[n - 1];
+    s->voff = b->vlogical;
+
+    tr_buf_reset(&b->tcol);
+    size_t vstart = b->vpage.len;
+    if (tr_block_times_encode(t, n, &b->tcol) != TR_OK ||
+        tr_block_values_encode(v, n, b->scratch, &b->vpage) != TR_OK) {
+        rc = tr_err_set(err, TR_ENOMEM, "cannot build block: out of memory");
+        goto fail;
+    }
+    s->vlen = b->vpage.len - vstart;
+    b->vlogical += s->vlen;
+    rc = place_times(b, s, err);
+    if (rc != TR_OK) {
+        goto fail;
+    }
+    /* The id covers labels, timestamps and values. */
     size_t elen;
     const void *enc = tr_labels_encoded(ls, &elen);
     hash_u64(b->hash, elen);
     XXH3_128bits_update(b->hash, enc, elen);
-
-    /* Re-encode from the samples so chunk boundaries depend only on them. */
-    struct tr_chunk c;
-    tr_chunk_init(&c);
-    for (size_t i = 0; i < n; i++) {
-        if (tr_chunk_count(&c) == b->opts.samples_per_chunk) {
-            rc = emit_chunk(b, &c, err);
-            tr_chunk_fini(&c);
-            if (rc != TR_OK) {
-                goto fail;
-            }
-            s->nchunks++;
-        }
-        rc = tr_chunk_append(&c, t[i], v[i], err);
-        if (rc != TR_OK) {
-            tr_chunk_fini(&c);
-            tr_err_prefix(err, "cannot add series to block");
-            goto fail;
-        }
-    }
-    rc = emit_chunk(b, &c, err);
-    tr_chunk_fini(&c);
-    if (rc != TR_OK) {
-        goto fail;
-    }
-    s->nchunks++;
+    hash_u64(b->hash, n);
+    hash_u64(b->hash, (uint64_t)s->mint);
+    hash_u64(b->hash, b->tcol.len);
+    XXH3_128bits_update(b->hash, b->tcol.data, b->tcol.len);
+    XXH3_128bits_update(b->hash, b->vpage.data + vstart, s->vlen);
     b->samples += n;
     /* Pages end at series boundaries so a series is one fetch. */
-    if (b->page.len >= b->opts.chunk_page_size) {
-        rc = flush_page(b, err);
+    if (b->vpage.len >= b->opts.chunk_page_size) {
+        rc = flush_value_page(b, err);
         if (rc != TR_OK) {
             goto fail;
         }
@@ -543,7 +621,9 @@ build_index(struct tr_block_builder *b, struct tr_buf *out, struct tr_err *err)
     for (size_t p = 0; p < ib.nspages; p++) {
         tr_buf_reset(&ib.tmp);
         size_t end = (p + 1) * spp < b->nseries ? (p + 1) * spp : b->nseries;
-        for (size_t i = p * spp; i < end; i++) {
+        /* Value columns of a page's series follow each other. */
+        rc = put_uvarint(&ib.tmp, b->series[p * spp].voff);
+        for (size_t i = p * spp; i < end && rc == TR_OK; i++) {
             const struct series_rec *s = &b->series[i];
             rc = put_uvarint(&ib.tmp, tr_labels_count(s->labels));
             struct tr_labels_iter it;
@@ -557,29 +637,18 @@ build_index(struct tr_block_builder *b, struct tr_buf *out, struct tr_err *err)
                                                       l.value, l.value_len));
                 }
             }
-            if (rc == TR_OK) {
-                rc = put_uvarint(&ib.tmp, s->first_off);
+            uint64_t fields[6] = {s->n,
+                                  (uint64_t)s->mint - (uint64_t)b->opts.mint,
+                                  (uint64_t)s->maxt - (uint64_t)s->mint,
+                                  s->toff,
+                                  s->tlen,
+                                  s->vlen};
+            for (int k = 0; k < 6 && rc == TR_OK; k++) {
+                rc = put_uvarint(&ib.tmp, fields[k]);
             }
-            if (rc == TR_OK) {
-                rc = put_uvarint(&ib.tmp, s->nchunks);
-            }
-            int64_t bound = b->opts.mint;
-            for (uint32_t c = 0; c < s->nchunks && rc == TR_OK; c++) {
-                const struct chunk_rec *cr = &b->chunks[s->first_chunk + c];
-                rc = put_uvarint(&ib.tmp, cr->len);
-                if (rc == TR_OK) {
-                    rc = put_uvarint(&ib.tmp,
-                                     (uint64_t)cr->mint - (uint64_t)bound);
-                }
-                if (rc == TR_OK) {
-                    rc = put_uvarint(&ib.tmp,
-                                     (uint64_t)cr->maxt - (uint64_t)cr->mint);
-                }
-                bound = cr->maxt + 1;
-            }
-            if (rc != TR_OK) {
-                goto nomem;
-            }
+        }
+        if (rc != TR_OK) {
+            goto nomem;
         }
         rc = compress_frame(b->cctx, ib.tmp.data, ib.tmp.len, out,
                             &ib.spage_len[p], err);
@@ -615,6 +684,17 @@ build_index(struct tr_block_builder *b, struct tr_buf *out, struct tr_err *err)
                 if (rc != TR_OK) {
                     break;
                 }
+            }
+            if (rc == TR_OK) {
+                /* A flipped bit here would silently change a query's
+                 * answer: close the list with a checksum. */
+                uint32_t sum = tr_block_postings_sum(out->data + start,
+                                                     out->len - start);
+                unsigned char le[TR_BLOCK_POSTINGS_SUM];
+                for (int q = 0; q < TR_BLOCK_POSTINGS_SUM; q++) {
+                    le[q] = (unsigned char)(sum >> (8 * q));
+                }
+                rc = tr_buf_append(out, le, sizeof(le));
             }
             if (rc == TR_OK) {
                 rc = put_uvarint(&values, value);
@@ -671,7 +751,10 @@ build_index(struct tr_block_builder *b, struct tr_buf *out, struct tr_err *err)
         rc = put_uvarint(&ib.tmp, b->ncpages);
     }
     for (size_t p = 0; p < b->ncpages && rc == TR_OK; p++) {
-        rc = put_uvarint(&ib.tmp, b->cpages[p].clen);
+        rc = tr_buf_append_byte(&ib.tmp, (char)b->cpages[p].stream);
+        if (rc == TR_OK) {
+            rc = put_uvarint(&ib.tmp, b->cpages[p].clen);
+        }
         if (rc == TR_OK) {
             rc = put_uvarint(&ib.tmp, b->cpages[p].ulen);
         }
@@ -711,7 +794,10 @@ tr_block_builder_finish(struct tr_block_builder *b, struct tr_block_files *out,
                           "samples in range");
     }
     tr_block_files_fini(out);
-    int rc = flush_page(b, err);
+    int rc = flush_time_page(b, err);
+    if (rc == TR_OK) {
+        rc = flush_value_page(b, err);
+    }
     if (rc == TR_OK) {
         rc = build_index(b, &out->index, err);
     }
@@ -735,7 +821,7 @@ tr_block_builder_finish(struct tr_block_builder *b, struct tr_block_files *out,
     m->maxt = b->opts.maxt;
     m->series = b->nseries;
     m->samples = b->samples;
-    m->chunks = b->nchunks;
+    m->chunks = b->ncols; /* time columns stored */
     m->index_size = out->index.len;
     m->chunks_size = out->chunks.len;
     if (tr_block_meta_encode(m, &out->meta_json) != TR_OK) {
