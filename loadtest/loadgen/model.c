@@ -67,6 +67,12 @@ struct family {
 #define DIM_HANDLER DIM1( \
     "handler", 3, ROWS("/api/v1/orders", "/api/v1/users", "/healthz"), \
     W(0.5, 1, 0.05))
+#define DIM_GUEST DIM1("mode", 2, ROWS("nice", "user"), W(1, 1))
+#define DIM_COLLECTOR DIM1( \
+    "collector", 10, \
+    ROWS("cpu", "diskstats", "filesystem", "loadavg", "meminfo", "netdev", \
+         "stat", "time", "uname", "vmstat"), \
+    W(1, 1.5, 2, 0.3, 0.8, 1.2, 0.5, 0.1, 0.1, 0.7))
 #define DIM_CODE DIM1("code", 2, ROWS("200", "500"), W(1, 0.002))
 
 #define C(nm, job, rate, q, ...) \
@@ -79,13 +85,13 @@ static const struct family families[] = {
     C("node_cpu_seconds_total", JOB_NODE, 1, 0.01, 2, {DIM_CPU, DIM_MODE}),
     G("node_memory_MemTotal_bytes", JOB_NODE, 16e9, 0, 0, 4096, 0.5, 0,
       NODIMS),
-    G("node_memory_MemAvailable_bytes", JOB_NODE, 9e9, 0.1, 0.02, 4096, 0.5,
+    G("node_memory_MemAvailable_bytes", JOB_NODE, 9e9, 0.1, 0.002, 4096, 0.5,
       1, NODIMS),
-    G("node_memory_MemFree_bytes", JOB_NODE, 3e9, 0.2, 0.03, 4096, 0.5, 1,
+    G("node_memory_MemFree_bytes", JOB_NODE, 3e9, 0.2, 0.003, 4096, 0.5, 1,
       NODIMS),
-    G("node_memory_Cached_bytes", JOB_NODE, 5e9, 0.05, 0.01, 4096, 0.5, 4,
+    G("node_memory_Cached_bytes", JOB_NODE, 5e9, 0.05, 0.001, 4096, 0.5, 4,
       NODIMS),
-    G("node_memory_Buffers_bytes", JOB_NODE, 3e8, 0.05, 0.01, 4096, 0.5, 8,
+    G("node_memory_Buffers_bytes", JOB_NODE, 3e8, 0.05, 0.001, 4096, 0.5, 8,
       NODIMS),
     G("node_load1", JOB_NODE, 0.8, 0.5, 0.3, 0.01, 0.5, 1, NODIMS),
     G("node_load5", JOB_NODE, 0.8, 0.5, 0.1, 0.01, 0.5, 1, NODIMS),
@@ -108,12 +114,24 @@ static const struct family families[] = {
     C("node_disk_written_bytes_total", JOB_NODE, 5e5, 1, 1, {DIM_DISK}),
     C("node_disk_io_time_seconds_total", JOB_NODE, 0.02, 0.001, 1,
       {DIM_DISK}),
+    /* What node-exporter also exposes and rarely changes. */
+    C("node_cpu_guest_seconds_total", JOB_NODE, 0, 0.01, 2,
+      {DIM_CPU, DIM_GUEST}),
+    G("node_filesystem_readonly", JOB_NODE, 0, 0, 0, 1, 0, 0, 1, {DIM_FS}),
+    G("node_network_up", JOB_NODE, 1, 0, 0, 1, 0, 0, 1, {DIM_NETDEV}),
+    G("node_network_mtu_bytes", JOB_NODE, 1500, 0, 0, 1, 0, 0, 1,
+      {DIM_NETDEV}),
+    G("node_boot_time_seconds", JOB_NODE, 1.7e9, 0, 0, 1, 0.01, 0, NODIMS),
+    G("node_scrape_collector_success", JOB_NODE, 1, 0, 0, 1, 0, 0, 1,
+      {DIM_COLLECTOR}),
+    G("node_scrape_collector_duration_seconds", JOB_NODE, 0.002, 0.1, 0.3,
+      1e-6, 0.5, 1, 1, {DIM_COLLECTOR}),
     G("up", JOB_NODE, 1, 0, 0, 1, 0, 0, NODIMS),
     C("http_requests_total", JOB_API, 20, 1, 3,
       {DIM_METHOD, DIM_HANDLER, DIM_CODE}),
     {"http_request_duration_seconds", JOB_API, K_HISTOGRAM, 20, 0.05, 0, 1,
      0.5, 1, 2, {DIM_METHOD, DIM_HANDLER}},
-    G("process_resident_memory_bytes", JOB_API, 1.5e8, 0.1, 0.02, 4096, 0.5,
+    G("process_resident_memory_bytes", JOB_API, 1.5e8, 0.1, 0.005, 4096, 0.5,
       1, NODIMS),
     C("process_cpu_seconds_total", JOB_API, 0.05, 0.01, NODIMS),
     G("go_goroutines", JOB_API, 40, 0.2, 0.1, 1, 0.5, 1, NODIMS),
@@ -473,7 +491,13 @@ counter_raw(const struct loadgen_model *m, int64_t inst, const struct slot *s,
                               (double)reboot_period_ms);
     int64_t up_steps = ((step * iv + phase) % reboot_period_ms) / iv;
     double per_step = rate * (double)iv / 1000;
-    double jitter = 0.5 * unit(m, (uint64_t)inst, s->group, (uint64_t)step);
+    /* Jitter like counting noise: about 3 standard deviations of a
+     * Poisson count of the step's increase in quanta, at most half the
+     * increase (which keeps the counter monotonic). */
+    double quanta = per_step / s->f->quantum;
+    double spread = quanta > 36 ? 3 / sqrt(quanta) : 0.5;
+    double jitter =
+        spread * unit(m, (uint64_t)inst, s->group, (uint64_t)step);
     return per_step * ((double)up_steps + jitter);
 }
 

@@ -31,7 +31,7 @@ appended() {
     awk '/^prometheus_tsdb_head_samples_appended_total/ {s += $2} END {printf "%d", s}'
 }
 
-# 1. Real clock: 700 series (4 full instances of 166 and a partial one) at
+# 1. Real clock: 700 series (3 full instances of 201 and a partial one) at
 #    a 1s interval for 4 s, with a tenant header (Prometheus ignores it).
 before=$(appended)
 st=0
