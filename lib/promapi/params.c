@@ -288,8 +288,7 @@ tr_promapi_label_name_valid(const char *name, size_t len)
             cp = (cp << 6) | (p[i + k] & 0x3f);
         }
         static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min_cp[n] || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff)) {
+        if (cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
             return false;
         }
         i += n;

@@ -111,10 +111,9 @@ tr_promapi_write_string(struct tr_json *w, const char *s, size_t len)
         } else if (c == 0xe2 && i + 2 < plain.len &&
                    (unsigned char)plain.data[i + 1] == 0x80 &&
                    ((unsigned char)plain.data[i + 2] & 0xfe) == 0xa8) {
-            rc = tr_buf_append_str(&out, (unsigned char)plain.data[i + 2] ==
-                                                 0xa8
-                                             ? "\\u2028"
-                                             : "\\u2029");
+            rc = tr_buf_append_str(
+                &out, (unsigned char)plain.data[i + 2] == 0xa8 ? "\\u2028"
+                                                               : "\\u2029");
             i += 2;
         } else {
             rc = tr_buf_append_byte(&out, (char)c);
@@ -156,8 +155,7 @@ tr_promapi_success_begin(struct tr_json *w)
 }
 
 void
-tr_promapi_success_end(struct tr_json *w, const char *const *warnings,
-                       size_t n)
+tr_promapi_success_end(struct tr_json *w, const char *const *warnings, size_t n)
 {
     if (n > 0) {
         tr_json_key(w, "warnings");
@@ -237,8 +235,7 @@ write_stats(struct tr_json *w, const struct tr_promapi_stats *s)
 }
 
 void
-tr_promapi_write_query_data(struct tr_json *w,
-                            const struct tr_promql_value *v,
+tr_promapi_write_query_data(struct tr_json *w, const struct tr_promql_value *v,
                             const struct tr_promapi_stats *stats)
 {
     tr_json_object_begin(w);
@@ -277,9 +274,8 @@ tr_promapi_write_query_data(struct tr_json *w,
         tr_json_string(w, "matrix");
         tr_json_key(w, "result");
         tr_json_array_begin(w);
-        for (size_t i = 0; v->type == TR_PROMQL_TYPE_MATRIX &&
-                           i < v->u.matrix.n;
-             i++) {
+        for (size_t i = 0;
+             v->type == TR_PROMQL_TYPE_MATRIX && i < v->u.matrix.n; i++) {
             const struct tr_promql_series *s = &v->u.matrix.series[i];
             tr_json_object_begin(w);
             tr_json_key(w, "metric");

@@ -80,9 +80,9 @@ void tr_promapi_write_tr_labels(struct tr_json *w, const struct tr_labels *ls);
 
 /* Execution statistics of a query (stats=<anything>). */
 struct tr_promapi_stats {
-    int64_t eval_total_ns;  /* whole evaluation */
-    int64_t prepare_ns;     /* parsing and preparation */
-    int64_t queue_ns;       /* waiting for a worker */
+    int64_t eval_total_ns; /* whole evaluation */
+    int64_t prepare_ns;    /* parsing and preparation */
+    int64_t queue_ns;      /* waiting for a worker */
     int64_t total_queryable_samples;
     int64_t peak_samples;
 };

@@ -93,8 +93,8 @@ relist(struct querier_blocks *b, struct tenant_blocks *t, struct tr_err *err)
         tr_block_id_list_fini(&ids);
         return rc;
     }
-    struct block_ref *refs = tr_calloc(ids.len > 0 ? ids.len : 1,
-                                       sizeof(*refs));
+    struct block_ref *refs =
+        tr_calloc(ids.len > 0 ? ids.len : 1, sizeof(*refs));
     if (refs == NULL) {
         tr_block_id_list_fini(&ids);
         return tr_err_set(err, TR_ENOMEM, "out of memory");

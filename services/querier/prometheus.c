@@ -79,9 +79,9 @@ selector_matchers(struct tr_arena *arena, const struct tr_promql_node *vec,
     }
     for (size_t i = 0; i < vs->n_matchers; i++) {
         const struct tr_promql_matcher *pm = &vs->matchers[i];
-        m[i] = tr_matcher_create(match_type(pm->type), pm->name.data,
-                                 pm->name.len, pm->value.data, pm->value.len,
-                                 err);
+        m[i] =
+            tr_matcher_create(match_type(pm->type), pm->name.data, pm->name.len,
+                              pm->value.data, pm->value.len, err);
         if (m[i] == NULL) {
             return err != NULL ? err->code : TR_EINVAL;
         }
@@ -97,8 +97,7 @@ selector_matchers(struct tr_arena *arena, const struct tr_promql_node *vec,
  */
 static int
 parse_match_params(struct tr_arena *arena, const prom_request *r,
-                   struct tr_matcher ****sets, size_t **lens,
-                   struct answer *a)
+                   struct tr_matcher ****sets, size_t **lens, struct answer *a)
 {
     struct tr_err err = {0};
     *sets = tr_arena_calloc(arena, r->n_matchers + 1, sizeof(**sets));
@@ -110,13 +109,14 @@ parse_match_params(struct tr_arena *arena, const prom_request *r,
     struct tr_promql_node **nodes =
         tr_arena_calloc(arena, r->n_matchers + 1, sizeof(*nodes));
     for (size_t i = 0; nodes != NULL && i < r->n_matchers; i++) {
-        int rc = tr_promql_parse_selector(r->matchers[i],
-                                          strlen(r->matchers[i]), arena,
-                                          &nodes[i], NULL, &err);
+        int rc =
+            tr_promql_parse_selector(r->matchers[i], strlen(r->matchers[i]),
+                                     arena, &nodes[i], NULL, &err);
         if (rc != TR_OK) {
             tr_err_prefix(&err, "invalid parameter \"match[]\"");
-            answer_error(a, rc == TR_EINVAL ? TR_PROMAPI_ERR_BAD_DATA
-                                            : TR_PROMAPI_ERR_INTERNAL,
+            answer_error(a,
+                         rc == TR_EINVAL ? TR_PROMAPI_ERR_BAD_DATA
+                                         : TR_PROMAPI_ERR_INTERNAL,
                          err.msg);
             return rc;
         }
@@ -130,8 +130,8 @@ parse_match_params(struct tr_arena *arena, const prom_request *r,
         }
     }
     for (size_t i = 0; nodes != NULL && i < r->n_matchers; i++) {
-        int rc = selector_matchers(arena, nodes[i], &(*sets)[i], &(*lens)[i],
-                                   &err);
+        int rc =
+            selector_matchers(arena, nodes[i], &(*sets)[i], &(*lens)[i], &err);
         if (rc != TR_OK) {
             tr_err_prefix(&err, "invalid parameter \"match[]\"");
             answer_error(a, tr_promapi_errtype_of_code(rc), err.msg);
@@ -177,7 +177,8 @@ do_query(struct querier *q, struct tr_arena *arena, const prom_request *r,
     struct tr_err err = {0};
     struct tr_promql_engine *engine = q->engine;
     struct tr_promql_engine *own = NULL;
-    if (r->lookback_delta_ms > 0 && r->lookback_delta_ms != q->lookback_delta_ms) {
+    if (r->lookback_delta_ms > 0 &&
+        r->lookback_delta_ms != q->lookback_delta_ms) {
         struct tr_promql_engine_options o = {
             .lookback_delta_ms = r->lookback_delta_ms,
             .max_samples = q->max_samples,
@@ -270,9 +271,9 @@ do_series(struct querier *q, struct tr_arena *arena, const prom_request *r,
     const struct tr_labels **series;
     size_t n;
     struct tr_err err = {0};
-    int rc = querier_store_series(&ctx, arena, (struct tr_matcher **const *)sets,
-                                  lens, r->n_matchers, r->start_ms, r->end_ms,
-                                  &series, &n, &err);
+    int rc = querier_store_series(
+        &ctx, arena, (struct tr_matcher * *const *)sets, lens, r->n_matchers,
+        r->start_ms, r->end_ms, &series, &n, &err);
     if (rc != TR_OK) {
         answer_store_error(a, rc, &err);
         return;
@@ -304,7 +305,7 @@ do_label_strings(struct querier *q, struct tr_arena *arena,
     size_t n;
     struct tr_err err = {0};
     int rc = querier_store_label_strings(
-        &ctx, arena, name, (struct tr_matcher **const *)sets, lens,
+        &ctx, arena, name, (struct tr_matcher * *const *)sets, lens,
         r->n_matchers, r->start_ms, r->end_ms, &strs, &n, &err);
     if (rc != TR_OK) {
         answer_store_error(a, rc, &err);
@@ -331,9 +332,8 @@ do_metadata(struct querier *q, struct tr_arena *arena, const prom_request *r,
     struct querier_metadata *md;
     size_t n;
     struct tr_err err = {0};
-    int rc = querier_store_metadata(&ctx, arena,
-                                    *r->metric != '\0' ? r->metric : NULL,
-                                    &md, &n, &err);
+    int rc = querier_store_metadata(
+        &ctx, arena, *r->metric != '\0' ? r->metric : NULL, &md, &n, &err);
     if (rc != TR_OK) {
         answer_store_error(a, rc, &err);
         return;
@@ -415,8 +415,8 @@ do_exemplars(struct querier *q, struct tr_arena *arena, const prom_request *r,
 {
     struct tr_err err = {0};
     struct tr_promql_node *expr;
-    int rc = tr_promql_parse(r->query, strlen(r->query), arena, &expr, NULL,
-                             &err);
+    int rc =
+        tr_promql_parse(r->query, strlen(r->query), arena, &expr, NULL, &err);
     if (rc != TR_OK) {
         /* Prometheus answers this one without "invalid parameter". */
         answer_error(a, tr_promapi_errtype_of_code(rc), err.msg);
@@ -451,7 +451,7 @@ do_exemplars(struct querier *q, struct tr_arena *arena, const prom_request *r,
     struct querier_series_exemplars *ex;
     size_t n;
     rc = querier_store_exemplars(&ctx, arena,
-                                 (struct tr_matcher **const *)sets, lens,
+                                 (struct tr_matcher * *const *)sets, lens,
                                  sel.n, r->start_ms, r->end_ms, &ex, &n, &err);
     if (rc != TR_OK) {
         answer_store_error(a, rc, &err);
@@ -531,8 +531,7 @@ querier_prometheus_handle(struct tr_rpc_call *call,
         break;
     }
     if (a.status >= 500 && a.status != 503) {
-        tr_log_warn("query failed", "tenant=%s status=%d", r->tenant,
-                    a.status);
+        tr_log_warn("query failed", "tenant=%s status=%d", r->tenant, a.status);
     }
     tr_arena_destroy(arena);
 

@@ -52,9 +52,8 @@ void querier_blocks_destroy(struct querier_blocks *b);
  * up with "cannot list blocks of tenant <t>" in front.
  */
 int querier_blocks_for_range(struct querier_blocks *b, const char *tenant,
-                             int64_t mint, int64_t maxt,
-                             struct tr_block ***out, size_t *n,
-                             struct tr_err *err);
+                             int64_t mint, int64_t maxt, struct tr_block ***out,
+                             size_t *n, struct tr_err *err);
 
 /* ---- querier.c ---------------------------------------------------------- */
 
@@ -146,9 +145,8 @@ struct querier_series_exemplars {
 int querier_store_exemplars(struct querier_store_ctx *ctx,
                             struct tr_arena *arena,
                             struct tr_matcher **const *sets,
-                            const size_t *set_len, size_t n_sets,
-                            int64_t mint, int64_t maxt,
-                            struct querier_series_exemplars **out,
+                            const size_t *set_len, size_t n_sets, int64_t mint,
+                            int64_t maxt, struct querier_series_exemplars **out,
                             size_t *count, struct tr_err *err);
 
 /* ---- prometheus.c ------------------------------------------------------- */

@@ -202,8 +202,7 @@ collector_merge(struct collector *c, struct tr_err *err)
     for (size_t i = 0; i < c->n;) {
         size_t j = i + 1;
         while (j < c->n &&
-               tr_labels_compare(c->items[i].labels, c->items[j].labels) ==
-                   0) {
+               tr_labels_compare(c->items[i].labels, c->items[j].labels) == 0) {
             j++;
         }
         struct raw_series merged = c->items[i];
@@ -212,13 +211,13 @@ collector_merge(struct collector *c, struct tr_err *err)
             if (r->n == 0) {
                 continue;
             }
-            struct tr_promql_point *dst = tr_arena_alloc(
-                c->arena, (merged.n + r->n) * sizeof(*dst));
+            struct tr_promql_point *dst =
+                tr_arena_alloc(c->arena, (merged.n + r->n) * sizeof(*dst));
             if (dst == NULL) {
                 return tr_err_set(err, TR_ENOMEM, "out of memory");
             }
-            merged.n = merge_runs(merged.points, merged.n, r->points, r->n,
-                                  dst);
+            merged.n =
+                merge_runs(merged.points, merged.n, r->points, r->n, dst);
             merged.points = dst;
         }
         c->items[out++] = merged;
@@ -614,8 +613,7 @@ struct strings {
 };
 
 static int
-strings_add(struct strings *s, struct tr_arena *a, const char *str,
-            size_t len)
+strings_add(struct strings *s, struct tr_arena *a, const char *str, size_t len)
 {
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
@@ -642,9 +640,9 @@ compare_str(const void *a, const void *b)
 
 static int
 ingester_label_strings(struct querier_store_ctx *ctx, struct tr_arena *arena,
-                       const char *name, struct tr_matcher *const *m,
-                       size_t n, int64_t mint, int64_t maxt,
-                       struct strings *acc, struct tr_err *err)
+                       const char *name, struct tr_matcher *const *m, size_t n,
+                       int64_t mint, int64_t maxt, struct strings *acc,
+                       struct tr_err *err)
 {
     Trident__Ingester__LabelMatcher **pbm;
     int rc = matchers_to_pb(arena, m, n, &pbm, err);
@@ -696,8 +694,7 @@ ingester_label_strings(struct querier_store_ctx *ctx, struct tr_arena *arena,
                 trident__ingester__label_names_response__unpack(
                     NULL, resp.len, (const uint8_t *)resp.data);
             if (r == NULL) {
-                rc = tr_err_set(err, TR_EIO, "cannot decode %s reply",
-                                method);
+                rc = tr_err_set(err, TR_EIO, "cannot decode %s reply", method);
                 break;
             }
             items = r->names;
@@ -711,8 +708,7 @@ ingester_label_strings(struct querier_store_ctx *ctx, struct tr_arena *arena,
                 trident__ingester__label_values_response__unpack(
                     NULL, resp.len, (const uint8_t *)resp.data);
             if (r == NULL) {
-                rc = tr_err_set(err, TR_EIO, "cannot decode %s reply",
-                                method);
+                rc = tr_err_set(err, TR_EIO, "cannot decode %s reply", method);
                 break;
             }
             items = r->values;
@@ -744,15 +740,14 @@ block_label_strings(struct querier_store_ctx *ctx, struct tr_arena *arena,
         struct tr_tsdb_str *strs = NULL;
         size_t count = 0;
         if (name == NULL) {
-            rc = tr_block_label_names(blocks[b], m, n, mint, maxt, arena,
-                                      &strs, &count, err);
+            rc = tr_block_label_names(blocks[b], m, n, mint, maxt, arena, &strs,
+                                      &count, err);
         } else {
             rc = tr_block_label_values(blocks[b], name, strlen(name), m, n,
                                        mint, maxt, arena, &strs, &count, err);
         }
         for (size_t k = 0; k < count && rc == TR_OK; k++) {
-            if (strings_add(acc, arena, strs[k].ptr, strs[k].len) !=
-                TR_OK) {
+            if (strings_add(acc, arena, strs[k].ptr, strs[k].len) != TR_OK) {
                 rc = tr_err_set(err, TR_ENOMEM, "out of memory");
             }
         }
@@ -768,9 +763,9 @@ int
 querier_store_label_strings(struct querier_store_ctx *ctx,
                             struct tr_arena *arena, const char *name,
                             struct tr_matcher **const *sets,
-                            const size_t *set_len, size_t n_sets,
-                            int64_t mint, int64_t maxt, const char ***out,
-                            size_t *count, struct tr_err *err)
+                            const size_t *set_len, size_t n_sets, int64_t mint,
+                            int64_t maxt, const char ***out, size_t *count,
+                            struct tr_err *err)
 {
     struct strings acc = {0};
     int rc = TR_OK;
@@ -900,16 +895,16 @@ querier_store_metadata(struct querier_store_ctx *ctx, struct tr_arena *arena,
                 items = p;
             }
             const Prometheus__MetricMetadata *m = r->metadata[k];
-            items[n++] = (struct querier_metadata){
-                m->metric_family_name, metric_type_name(m->type), m->help,
-                m->unit};
+            items[n++] = (struct querier_metadata){m->metric_family_name,
+                                                   metric_type_name(m->type),
+                                                   m->help, m->unit};
         }
     }
     tr_buf_fini(&resp);
     if (rc == TR_OK && n > 0) {
         qsort(items, n, sizeof(*items), compare_metadata);
-        struct querier_metadata *list = tr_arena_calloc(arena, n,
-                                                        sizeof(*list));
+        struct querier_metadata *list =
+            tr_arena_calloc(arena, n, sizeof(*list));
         if (list == NULL) {
             rc = tr_err_set(err, TR_ENOMEM, "out of memory");
         } else {
@@ -959,10 +954,10 @@ compare_exemplar(const void *a, const void *b)
 
 int
 querier_store_exemplars(struct querier_store_ctx *ctx, struct tr_arena *arena,
-                        struct tr_matcher **const *sets,
-                        const size_t *set_len, size_t n_sets, int64_t mint,
-                        int64_t maxt, struct querier_series_exemplars **out,
-                        size_t *count, struct tr_err *err)
+                        struct tr_matcher **const *sets, const size_t *set_len,
+                        size_t n_sets, int64_t mint, int64_t maxt,
+                        struct querier_series_exemplars **out, size_t *count,
+                        struct tr_err *err)
 {
     struct collector c; /* used for its label keeper only */
     int rc = collector_init(&c, arena, mint, maxt, true, err);
@@ -983,8 +978,8 @@ querier_store_exemplars(struct querier_store_ctx *ctx, struct tr_arena *arena,
         req.n_matchers = set_len[s];
         rc = matchers_to_pb(arena, sets[s], set_len[s], &req.matchers, err);
         size_t len = 0;
-        void *payload = rc == TR_OK ? pack_in_arena(arena, &req.base, &len)
-                                    : NULL;
+        void *payload =
+            rc == TR_OK ? pack_in_arena(arena, &req.base, &len) : NULL;
         if (rc == TR_OK && payload == NULL) {
             rc = tr_err_set(err, TR_ENOMEM, "out of memory");
         }
@@ -992,8 +987,8 @@ querier_store_exemplars(struct querier_store_ctx *ctx, struct tr_arena *arena,
         for (size_t i = 0; i < members && rc == TR_OK; i++) {
             rc = tr_rpc_client_call(
                 tr_ingester_pool_client(ctx->q->ingesters, i),
-                "ingester.Exemplars", payload, len, rpc_timeout_ms(ctx),
-                &resp, err);
+                "ingester.Exemplars", payload, len, rpc_timeout_ms(ctx), &resp,
+                err);
             if (rc != TR_OK) {
                 break;
             }
@@ -1033,13 +1028,12 @@ querier_store_exemplars(struct querier_store_ctx *ctx, struct tr_arena *arena,
                     if (rc == TR_OK) {
                         rc = collector_add(&c, el, NULL, 0, err);
                     }
-                    ex[e] = (struct querier_exemplar){el, pe->value,
-                                                      pe->timestamp};
+                    ex[e] =
+                        (struct querier_exemplar){el, pe->value, pe->timestamp};
                 }
                 if (rc == TR_OK) {
-                    raw[n_raw] = (struct raw_exemplars){ls, ex,
-                                                        se->n_exemplars,
-                                                        n_raw};
+                    raw[n_raw] =
+                        (struct raw_exemplars){ls, ex, se->n_exemplars, n_raw};
                     n_raw++;
                 }
             }
@@ -1081,8 +1075,8 @@ querier_store_exemplars(struct querier_store_ctx *ctx, struct tr_arena *arena,
                 }
             }
             if (u > 0) {
-                list[n_out++] = (struct querier_series_exemplars){
-                    raw[i].series, all, u};
+                list[n_out++] =
+                    (struct querier_series_exemplars){raw[i].series, all, u};
             }
             i = j;
         }

@@ -38,8 +38,8 @@ struct frontend {
  * On success sets *status and replaces body with the querier's JSON.
  */
 int frontend_call_querier(struct frontend *f, const void *req, size_t len,
-                          int64_t timeout_ms, int *status,
-                          struct tr_buf *body, struct tr_err *err);
+                          int64_t timeout_ms, int *status, struct tr_buf *body,
+                          struct tr_err *err);
 
 /* Registers the Prometheus API under /api/v1 and /prometheus/api/v1. */
 int frontend_prometheus_routes(struct frontend *f, struct tr_http_server *http,

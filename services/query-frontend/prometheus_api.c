@@ -32,8 +32,7 @@ typedef Trident__Querier__PrometheusRequest prom_request;
 #define RPC_MARGIN_MS 5000
 
 static void
-reply_error(struct tr_http_req *req, enum tr_promapi_errtype t,
-            const char *msg)
+reply_error(struct tr_http_req *req, enum tr_promapi_errtype t, const char *msg)
 {
     struct tr_buf body = TR_BUF_INIT;
     tr_promapi_error_body(&body, t, msg);
@@ -60,8 +59,7 @@ resolve_tenant(struct frontend *f, struct tr_http_req *req, char *tenant)
     if (rc == TR_OK) {
         return true;
     }
-    tr_http_reply_text_error(req, rc == TR_EDENIED ? 401 : 400, "%s",
-                             err.msg);
+    tr_http_reply_text_error(req, rc == TR_EDENIED ? 401 : 400, "%s", err.msg);
     return false;
 }
 
@@ -401,8 +399,7 @@ handle_metadata(struct tr_http_req *req, void *arg)
     const char *limit = param(req, "limit");
     if (*limit != '\0') {
         if (!parse_int(limit, &r.limit)) {
-            reply_error(req, TR_PROMAPI_ERR_BAD_DATA,
-                        "limit must be a number");
+            reply_error(req, TR_PROMAPI_ERR_BAD_DATA, "limit must be a number");
             return;
         }
         r.has_limit = true;

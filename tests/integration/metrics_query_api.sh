@@ -251,9 +251,8 @@ check "Loki API still answers 501" test "$(http_status GET "$base/loki/api/v1/la
 
 # ---- tenants ---------------------------------------------------------------
 http2=$(free_port)
-rpc2=$(free_port)
 start_trident auth -target=all "${common[@]}" -server.http-listen-port="$http2" \
-  -server.rpc-listen-port="$rpc2" -common.path-prefix="$WORK/data2" -auth.enabled=true
+  -server.rpc-listen-port=0 -common.path-prefix="$WORK/data2" -auth.enabled=true
 auth="http://127.0.0.1:$http2"
 check "auth trident is ready" wait_ready "$auth/ready" 10
 check "tenant a pushes" push "$auth" house -H 'X-Scope-OrgID: a'
@@ -271,12 +270,11 @@ expect "tenant b's query is empty" 200 "$(ok '{"resultType":"vector","result":[]
 qrpc=$(free_port)
 qhttp=$(free_port)
 fhttp=$(free_port)
-frpc=$(free_port)
 start_trident querier -target=querier "${common[@]}" -server.http-listen-port="$qhttp" \
   -server.rpc-listen-port="$qrpc" -common.path-prefix="$WORK/data" \
   -ingester-client.addresses="tcp://127.0.0.1:$rpc"
 start_trident frontend -target=query-frontend "${common[@]}" \
-  -server.http-listen-port="$fhttp" -server.rpc-listen-port="$frpc" \
+  -server.http-listen-port="$fhttp" -server.rpc-listen-port=0 \
   -common.path-prefix="$WORK/data3" -query-frontend.querier-addresses="tcp://127.0.0.1:$qrpc"
 check "separate frontend is ready" wait_ready "http://127.0.0.1:$fhttp/ready" 10
 check "separate querier is ready" wait_ready "http://127.0.0.1:$qhttp/ready" 10

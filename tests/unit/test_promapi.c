@@ -42,8 +42,7 @@ test_parse_time(void **state)
     assert_int_equal(time_ok("-1.5"), -1500);
     assert_int_equal(time_ok("1e3"), 1000000);
     assert_int_equal(time_ok("2023-11-14T22:13:20Z"), INT64_C(1700000000000));
-    assert_int_equal(time_ok("2023-11-14T22:13:20.5Z"),
-                     INT64_C(1700000000500));
+    assert_int_equal(time_ok("2023-11-14T22:13:20.5Z"), INT64_C(1700000000500));
     assert_int_equal(time_ok("2023-11-14T23:13:20.1239+01:00"),
                      INT64_C(1700000000123));
     assert_true(time_ok("-292273086-05-16T16:47:06Z") ==
@@ -66,8 +65,7 @@ test_time_param(void **state)
 {
     struct tr_err err;
     int64_t ms = 0;
-    assert_int_equal(tr_promapi_time_param(NULL, "time", 42, &ms, &err),
-                     TR_OK);
+    assert_int_equal(tr_promapi_time_param(NULL, "time", 42, &ms, &err), TR_OK);
     assert_int_equal(ms, 42);
     assert_int_equal(tr_promapi_time_param("", "start", 7, &ms, &err), TR_OK);
     assert_int_equal(ms, 7);
@@ -102,8 +100,7 @@ test_parse_duration(void **state)
     assert_string_equal(err.msg, "cannot parse \"abc\" to a valid duration");
     assert_int_equal(tr_promapi_parse_duration("", &ns, &err), TR_EINVAL);
     assert_string_equal(err.msg, "cannot parse \"\" to a valid duration");
-    assert_int_equal(tr_promapi_parse_duration("1e300", &ns, &err),
-                     TR_EINVAL);
+    assert_int_equal(tr_promapi_parse_duration("1e300", &ns, &err), TR_EINVAL);
     assert_string_equal(err.msg, "cannot parse \"1e300\" to a valid "
                                  "duration. It overflows int64");
 
@@ -160,8 +157,7 @@ test_errtypes(void **state)
     assert_string_equal(tr_promapi_errtype_name(TR_PROMAPI_ERR_BAD_DATA),
                         "bad_data");
     assert_int_equal(tr_promapi_errtype_status(TR_PROMAPI_ERR_BAD_DATA), 400);
-    assert_int_equal(tr_promapi_errtype_status(TR_PROMAPI_ERR_EXECUTION),
-                     422);
+    assert_int_equal(tr_promapi_errtype_status(TR_PROMAPI_ERR_EXECUTION), 422);
     assert_int_equal(tr_promapi_errtype_status(TR_PROMAPI_ERR_TIMEOUT), 503);
     assert_int_equal(tr_promapi_errtype_status(TR_PROMAPI_ERR_CANCELED), 499);
     assert_int_equal(tr_promapi_errtype_status(TR_PROMAPI_ERR_INTERNAL), 500);

@@ -38,8 +38,8 @@
 #include "tsdb/labels.h"
 
 static const struct tr_module *const modules[] = {
-    &tr_server_module,     &tr_storage_module, &tr_distributor_module,
-    &tr_ingester_module,   &tr_querier_module, &tr_query_frontend_module,
+    &tr_server_module,   &tr_storage_module, &tr_distributor_module,
+    &tr_ingester_module, &tr_querier_module, &tr_query_frontend_module,
 };
 
 struct fixture {
@@ -88,8 +88,8 @@ static void
 add_series(struct tr_block_builder *bb, const char *room, const int64_t *t,
            const double *v, size_t n)
 {
-    const char *kv[] = {"__name__", "temperature", "job", "house", "room",
-                        room};
+    const char *kv[] = {"__name__", "temperature", "job",
+                        "house",    "room",        room};
     struct tr_labels *ls;
     struct tr_err err;
     assert_int_equal(tr_labels_from_strings(kv, 3, &ls, &err), TR_OK);
@@ -104,15 +104,13 @@ write_block(struct fixture *f)
 {
     char root[128];
     snprintf(root, sizeof(root), "%s/objects", f->dir);
-    struct tr_objstore_options oo = {.backend = "filesystem",
-                                     .fs_root = root};
+    struct tr_objstore_options oo = {.backend = "filesystem", .fs_root = root};
     struct tr_err err;
     struct tr_objstore *os = tr_objstore_create(&oo, &err);
     assert_non_null(os);
     int64_t b = f->b * 1000;
-    struct tr_block_options bo = {.tenant = "anonymous",
-                                  .mint = b - 60000,
-                                  .maxt = b + 1000};
+    struct tr_block_options bo = {
+        .tenant = "anonymous", .mint = b - 60000, .maxt = b + 1000};
     struct tr_block_builder *bb = tr_block_builder_create(&bo, &err);
     assert_non_null(bb);
     int64_t t_attic[] = {b - 30000, b - 15000};
@@ -178,9 +176,14 @@ setup(void **state)
     if (tr_app_start(f->app, &err) != TR_OK) {
         fail_msg("cannot start: %s", err.msg);
     }
-    snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%u",
-             (unsigned)tr_http_server_port(
-                 tr_server_http(tr_server_of(f->app))));
+    /* The ingester replays its WAL before it takes pushes. */
+    for (int i = 0; i < 1000 && !tr_app_ready(f->app, NULL); i++) {
+        usleep(10000);
+    }
+    assert_true(tr_app_ready(f->app, NULL));
+    snprintf(
+        f->base, sizeof(f->base), "http://127.0.0.1:%u",
+        (unsigned)tr_http_server_port(tr_server_http(tr_server_of(f->app))));
 
     /* kitchen b, b+15, b+30 (b duplicates the block's last sample) and
      * living b, b+15 through the distributor. */
@@ -234,7 +237,8 @@ expect(const struct fixture *f, const char *path, const char *want)
     tr_buf_fini(&out);
 }
 
-#define K "{\"__name__\":\"temperature\",\"job\":\"house\",\"room\":\"kitchen\"}"
+#define K                                                                      \
+    "{\"__name__\":\"temperature\",\"job\":\"house\",\"room\":\"kitchen\"}"
 #define A "{\"__name__\":\"temperature\",\"job\":\"house\",\"room\":\"attic\"}"
 #define L "{\"__name__\":\"temperature\",\"job\":\"house\",\"room\":\"living\"}"
 

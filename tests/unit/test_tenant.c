@@ -15,9 +15,9 @@ test_auth_disabled_uses_default(void **state)
 {
     char out[TR_TENANT_MAX + 1];
     struct tr_err err;
-    assert_int_equal(tr_tenant_resolve("other", false, "anonymous", out,
-                                       sizeof(out), &err),
-                     TR_OK);
+    assert_int_equal(
+        tr_tenant_resolve("other", false, "anonymous", out, sizeof(out), &err),
+        TR_OK);
     assert_string_equal(out, "anonymous");
     assert_int_equal(
         tr_tenant_resolve(NULL, false, "fake", out, sizeof(out), &err), TR_OK);
@@ -61,9 +61,9 @@ test_invalid_ids(void **state)
     assert_string_equal(err.msg,
                         "tenant ID 'a/b' contains unsupported character '/'");
     assert_int_equal(tr_tenant_validate("t\xc3\xa9", 3, &err), TR_EINVAL);
-    assert_string_equal(
-        err.msg, "tenant ID 't\xc3\xa9' contains unsupported character "
-                 "'\xc3\xa9'");
+    assert_string_equal(err.msg,
+                        "tenant ID 't\xc3\xa9' contains unsupported character "
+                        "'\xc3\xa9'");
     assert_int_equal(tr_tenant_validate(".", 1, &err), TR_EINVAL);
     assert_string_equal(err.msg, "tenant ID is '.' or '..'");
     assert_int_equal(tr_tenant_validate("..", 2, &err), TR_EINVAL);
