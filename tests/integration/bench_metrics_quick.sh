@@ -10,6 +10,8 @@ BUILD=$(realpath "${TR_BUILD_DIR:-$TR_SOURCE_DIR/build-test}")
 BENCH=$(realpath "$TR_SOURCE_DIR/loadtest/bench-metrics")
 cd "$WORK"
 
+jq_true() { jq -e "$@" >/dev/null; } # jq -e without printing the value
+
 # Figures Trident cannot produce yet although it accepts writes, with why.
 # Remove an entry as soon as the feature lands: the test then requires it.
 declare -A PENDING_TRIDENT=(
@@ -24,14 +26,14 @@ TRIDENT_BIN=$TRIDENT_BIN LOADGEN_BIN=$BUILD/loadtest/trident-loadgen \
   "$BENCH" --quick --scale 0.25 --no-docs --out "$WORK/out" >bench.out 2>bench.err || st=$?
 check "bench-metrics --quick exits 0" test "$st" -eq 0
 check "results.json is valid JSON with both systems" \
-  jq -e '.trident and .prometheus and .date and .commit and .machine' out/results.json
+  jq_true '.trident and .prometheus and .date and .commit and .machine' out/results.json
 check "results.md has the table" grep -q '^| samples_per_cpu_second |' out/results.md
 if command -v gnuplot >/dev/null; then
   check "the chart is a PNG" bash -c "file out/chart.png | grep -q PNG"
 fi
 
 number() { # SYSTEM KEY: the figure is a positive number
-  jq -e --arg s "$1" --arg k "$2" '.[$s][$k] | type == "number" and . > 0' out/results.json >/dev/null
+  jq_true --arg s "$1" --arg k "$2" '.[$s][$k] | type == "number" and . > 0' out/results.json
 }
 for f in "${FIGURES[@]}"; do
   check "prometheus $f measured" number prometheus "$f"
@@ -47,10 +49,10 @@ for f in "${FIGURES[@]}"; do
   elif [ "$push_2xx" = true ]; then
     echo "note: trident $f pending: ${PENDING_TRIDENT[$f]}"
     check "trident $f marked unavailable with a reason" \
-      jq -e --arg k "$f" '.trident.unavailable[$k].reason | length > 0' out/results.json
+      jq_true --arg k "$f" '.trident.unavailable[$k].reason | length > 0' out/results.json
   else
     check "trident $f marked unavailable with the HTTP status it got" \
-      jq -e --arg k "$f" '.trident.unavailable[$k] | (.reason | length > 0) and (.http_status | type == "number" and . >= 300)' out/results.json
+      jq_true --arg k "$f" '.trident.unavailable[$k] | (.reason | length > 0) and (.http_status | type == "number" and . >= 300)' out/results.json
   fi
 done
 
