@@ -38,9 +38,9 @@
  * contents and its small sections (symbols, label table, page tables) with
  * ranged reads and keeps them in memory; postings lists (each with a
  * checksum), series pages and column pages are fetched with ranged reads
- * per query, adjacent ranges merged. A struct tr_block is immutable once open and may be used from
- * several threads at once; tr_block_cache keeps open blocks by tenant and
- * id (blocks never change, so entries never go stale).
+ * per query, adjacent ranges merged. A struct tr_block is immutable once open
+ * and may be used from several threads at once; tr_block_cache keeps open
+ * blocks by tenant and id (blocks never change, so entries never go stale).
  */
 #ifndef TR_TSDB_BLOCK_H
 #define TR_TSDB_BLOCK_H
@@ -80,8 +80,8 @@ struct tr_block_meta {
     int64_t maxt;   /* exclusive, ms */
     uint64_t series;
     uint64_t samples;
-    uint64_t chunks; /* time columns stored (series scraped together share
-                        one; a single-sample series needs none) */
+    uint64_t chunks;      /* time columns stored (series scraped together share
+                             one; a single-sample series needs none) */
     uint64_t index_size;  /* bytes of the "index" object */
     uint64_t chunks_size; /* bytes of the "chunks" object */
 };
@@ -96,10 +96,10 @@ struct tr_block_options {
     uint32_t samples_per_chunk; /* ignored since format 2 (a series'
                                    samples are one unit); kept for source
                                    compatibility */
-    uint32_t chunk_page_size; /* uncompressed bytes per column page; 0: 64
-                                 KiB */
-    uint32_t series_per_page; /* series per index series page; 0: 64 */
-    int zstd_level;           /* 0 means 9 */
+    uint32_t chunk_page_size;   /* uncompressed bytes per column page; 0: 64
+                                   KiB */
+    uint32_t series_per_page;   /* series per index series page; 0: 64 */
+    int zstd_level;             /* 0 means 9 */
 };
 
 /* A finished block held in memory: the three files and the parsed meta. */

@@ -1,8 +1,8 @@
 /*
  * tr-tsdb-block-bench: bytes per sample of a block of node-exporter-like
- * data, Gorilla chunks alone versus the final (zstd-paged) block, for a few
- * zstd levels and page sizes, plus build and read times. Not a test; run by
- * hand from a release build:
+ * data, Gorilla chunks alone (what the head holds) versus the final block
+ * (zstd-paged columns), for a few zstd levels and page sizes, plus build
+ * and read times. Not a test; run by hand from a release build:
  *
  *   tr-tsdb-block-bench [-series N] [-jitter MS] [-instances N]
  *
@@ -103,155 +103,6 @@ gorilla_size(const int64_t *t, const double *v, size_t n)
     }
     total += tr_chunk_size(&c);
     tr_chunk_fini(&c);
-    return total;
-}
-
-/* ---- experiment: a byte-aligned columnar page encoding ------------------ */
-
-static void
-put_uv(struct tr_buf *b, uint64_t v)
-{
-    while (v >= 0x80) {
-        tr_buf_append_byte(b, (char)(v | 0x80));
-        v >>= 7;
-    }
-    tr_buf_append_byte(b, (char)v);
-}
-
-static uint64_t
-zz(int64_t v)
-{
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
-/* Decimal digits d (0..4) such that every value is an integer / 10^d that
- * round-trips exactly; -1 when there is none. */
-static int
-decimal_scale(const double *v, size_t n)
-{
-    static const double pow10[] = {1, 10, 100, 1000, 10000};
-    for (int d = 0; d < 5; d++) {
-        size_t i = 0;
-        for (; i < n; i++) {
-            double k = round(v[i] * pow10[d]);
-            if (!(fabs(k) < 9007199254740992.0) || k / pow10[d] != v[i] ||
-                signbit(v[i])) {
-                break;
-            }
-        }
-        if (i == n) {
-            return d;
-        }
-    }
-    return -1;
-}
-
-/*
- * Appends one series: timestamps as zigzag delta-of-delta varints to ts,
- * values to vs as zigzag deltas of decimal-scaled integers when possible,
- * else as 8-byte XORs with the previous value.
- */
-static void
-columnar_series(const int64_t *t, const double *v, size_t n, struct tr_buf *ts,
-                struct tr_buf *vs)
-{
-    static const double pow10[] = {1, 10, 100, 1000, 10000};
-    put_uv(ts, n);
-    int64_t prev = 0, pdelta = 0;
-    for (size_t i = 0; i < n; i++) {
-        int64_t delta = t[i] - prev;
-        put_uv(ts, zz(i < 2 ? delta : delta - pdelta));
-        pdelta = delta;
-        prev = t[i];
-    }
-    int d = decimal_scale(v, n);
-    tr_buf_append_byte(vs, (char)d);
-    if (d >= 0) {
-        int64_t pk = 0;
-        for (size_t i = 0; i < n; i++) {
-            int64_t k = (int64_t)round(v[i] * pow10[d]);
-            put_uv(vs, zz(k - pk));
-            pk = k;
-        }
-        return;
-    }
-    uint64_t pb = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t b;
-        memcpy(&b, &v[i], 8);
-        uint64_t x = b ^ pb;
-        for (int k = 7; k >= 0; k--) {
-            tr_buf_append_byte(vs, (char)(x >> (8 * k)));
-        }
-        pb = b;
-    }
-}
-
-/*
- * Size the chunks object would have if each page (same series grouping as
- * the block: ~page_size Gorilla bytes) stored the columnar form instead,
- * zstd at level.
- */
-static size_t
-columnar_estimate(struct tr_head *h, int64_t mint, int64_t maxt,
-                  size_t page_size, int level, bool per_chunk)
-{
-    struct tr_series_list list = {0};
-    tr_head_select(h, NULL, 0, mint, maxt, &list, NULL);
-    struct tr_buf ts = TR_BUF_INIT, vs = TR_BUF_INIT, out = TR_BUF_INIT;
-    struct tr_series_chunks sc = {0};
-    size_t total = 0, gorilla = 0;
-    int64_t *t = NULL;
-    double *v = NULL;
-    size_t cap = 0;
-    for (size_t i = 0; i <= list.len; i++) {
-        if (i == list.len || gorilla >= page_size) {
-            tr_buf_append(&ts, vs.data, vs.len);
-            size_t bound = ZSTD_compressBound(ts.len);
-            tr_buf_reserve(&out, bound);
-            total += ZSTD_compress(out.data, bound, ts.data, ts.len, level);
-            tr_buf_reset(&ts);
-            tr_buf_reset(&vs);
-            gorilla = 0;
-            if (i == list.len) {
-                break;
-            }
-        }
-        tr_head_read(h, list.series[i], mint, maxt, &sc, NULL);
-        struct tr_series_iter it;
-        tr_series_iter_init(&it, &sc, mint, maxt);
-        size_t n = 0;
-        int64_t tt;
-        double vv;
-        while (tr_series_iter_next(&it, &tt, &vv, NULL) > 0) {
-            if (n == cap) {
-                cap = cap ? cap * 2 : 1024;
-                t = realloc(t, cap * sizeof(*t));
-                v = realloc(v, cap * sizeof(*v));
-            }
-            t[n] = tt;
-            v[n++] = vv;
-        }
-        gorilla += gorilla_size(t, v, n);
-        if (!per_chunk) {
-            columnar_series(t, v, n, &ts, &vs);
-            continue;
-        }
-        /* Each 120-sample chunk as its own record, columns interleaved. */
-        for (size_t off = 0; off < n; off += TR_CHUNK_DEFAULT_SAMPLES) {
-            size_t m = n - off < TR_CHUNK_DEFAULT_SAMPLES
-                           ? n - off
-                           : TR_CHUNK_DEFAULT_SAMPLES;
-            columnar_series(t + off, v + off, m, &ts, &ts);
-        }
-    }
-    free(t);
-    free(v);
-    tr_series_chunks_fini(&sc);
-    tr_buf_fini(&ts);
-    tr_buf_fini(&vs);
-    tr_buf_fini(&out);
-    tr_series_list_fini(&list);
     return total;
 }
 
@@ -358,8 +209,9 @@ main(int argc, char **argv)
 
     int levels[] = {3, 9, 19};
     uint32_t pages[] = {16 * 1024, 64 * 1024, 256 * 1024};
-    printf("%-6s %-9s %12s %10s %12s %10s %9s\n", "zstd", "page", "chunks B",
-           "chunks B/s", "index B", "total B/s", "build s");
+    printf("%-6s %-9s %12s %10s %12s %10s %9s %8s\n", "zstd", "page",
+           "chunks B", "chunks B/s", "index B", "total B/s", "build s",
+           "tcols");
     for (size_t li = 0; li < 3; li++) {
         for (size_t pi = 0; pi < 3; pi++) {
             struct tr_block_options o = {.tenant = "bench",
@@ -376,22 +228,12 @@ main(int argc, char **argv)
             }
             double b1 = now_s();
             size_t total = f.chunks.len + f.index.len + f.meta_json.len;
-            printf("%-6d %-9" PRIu32 " %12zu %10.3f %12zu %10.3f %9.2f\n",
+            printf("%-6d %-9" PRIu32
+                   " %12zu %10.3f %12zu %10.3f %9.2f %8" PRIu64 "\n",
                    levels[li], pages[pi], f.chunks.len,
                    (double)f.chunks.len / total_samples, f.index.len,
-                   (double)total / total_samples, b1 - b0);
+                   (double)total / total_samples, b1 - b0, f.meta.chunks);
             tr_block_files_fini(&f);
-        }
-    }
-
-    for (size_t li = 0; li < 3; li++) {
-        for (int pc = 0; pc < 2; pc++) {
-            size_t col = columnar_estimate(h, MINT, MINT + RANGE + STEP,
-                                           64 * 1024, levels[li], pc == 1);
-            printf("experiment, columnar %s (zstd %d, 64 KiB pages): chunks "
-                   "%zu B = %.3f B/sample\n",
-                   pc ? "per chunk" : "per page ", levels[li], col,
-                   (double)col / total_samples);
         }
     }
 

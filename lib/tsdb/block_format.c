@@ -567,8 +567,7 @@ decode_xor(const unsigned char *p, const unsigned char *end, size_t n,
 /* Position of the next exception (already validated), from base = the
  * previous position + 1 (0 for the first). */
 static uint64_t
-next_exception(const unsigned char **q, const unsigned char *end,
-               uint64_t base)
+next_exception(const unsigned char **q, const unsigned char *end, uint64_t base)
 {
     uint64_t g = 0;
     get_uv(q, end, &g);
@@ -576,8 +575,8 @@ next_exception(const unsigned char **q, const unsigned char *end,
 }
 
 int
-tr_block_values_decode(const unsigned char *p, size_t len, size_t n,
-                       size_t lo, size_t hi, double *out)
+tr_block_values_decode(const unsigned char *p, size_t len, size_t n, size_t lo,
+                       size_t hi, double *out)
 {
     const unsigned char *end = p + len;
     if (len == 0 || lo > hi || hi > n) {
@@ -621,8 +620,8 @@ tr_block_values_decode(const unsigned char *p, size_t len, size_t n,
             if (i >= lo) {
                 out[i - lo] = double_of(b);
             }
-            next_exc = ++seen < nexc ? next_exception(&excp, end, i + 1)
-                                     : UINT64_MAX;
+            next_exc =
+                ++seen < nexc ? next_exception(&excp, end, i + 1) : UINT64_MAX;
             continue;
         }
         uint64_t u;

@@ -371,9 +371,8 @@ parse_pages(struct tr_block *b, const struct tr_buf *data, struct tr_err *err)
         unsigned stream = c.p < c.end ? *c.p++ : 0xff;
         uint64_t clen = uv(&c);
         uint64_t ulen = uv(&c);
-        if (c.bad || stream > TR_BLOCK_STREAM_VALUE || clen == 0 ||
-            ulen == 0 || clen > b->meta.chunks_size - coff ||
-            ulen > TR_BLOCK_MAX_DECODED) {
+        if (c.bad || stream > TR_BLOCK_STREAM_VALUE || clen == 0 || ulen == 0 ||
+            clen > b->meta.chunks_size - coff || ulen > TR_BLOCK_MAX_DECODED) {
             return corrupt(b, err, "page table");
         }
         struct stream_pages *sp = &b->streams[stream];
@@ -1173,8 +1172,8 @@ read_samples(struct tr_block *b, ZSTD_DCtx *dctx, struct found_set *fs,
     uint64_t ntimes = 0, vbytes = 0;
     for (size_t i = 0; i < fs->len; i++) {
         const struct found *fd = &fs->s[i];
-        keys[i] = (struct time_key){fd->toff, fd->tlen, fd->n,
-                                    fd->mint, fd->maxt, i};
+        keys[i] =
+            (struct time_key){fd->toff, fd->tlen, fd->n, fd->mint, fd->maxt, i};
         vbytes += fd->vlen;
     }
     qsort(keys, fs->len, sizeof(*keys), time_key_cmp);
@@ -1205,9 +1204,9 @@ read_samples(struct tr_block *b, ZSTD_DCtx *dctx, struct found_set *fs,
         if (i == 0 || time_key_cmp(&keys[i - 1], key) != 0) {
             static const unsigned char none[1];
             const unsigned char *src =
-                key->tlen == 0 ? none
-                               : stream_bytes(b, &pg, TR_BLOCK_STREAM_TIME,
-                                              key->toff);
+                key->tlen == 0
+                    ? none
+                    : stream_bytes(b, &pg, TR_BLOCK_STREAM_TIME, key->toff);
             if (tr_block_times_decode(src, key->tlen, key->mint, key->maxt,
                                       key->n, tp) != TR_OK) {
                 rc = corrupt(b, err, "time column");

@@ -28,12 +28,12 @@
 
 struct series_rec {
     struct tr_labels *labels;
-    uint64_t n;     /* samples */
-    int64_t mint;   /* first and last timestamp */
+    uint64_t n;   /* samples */
+    int64_t mint; /* first and last timestamp */
     int64_t maxt;
-    uint64_t toff;  /* its time column in the time stream */
+    uint64_t toff; /* its time column in the time stream */
     uint64_t tlen;
-    uint64_t voff;  /* its value column in the value stream */
+    uint64_t voff; /* its value column in the value stream */
     uint64_t vlen;
 };
 
@@ -74,9 +74,9 @@ struct tr_block_builder {
     struct tr_buf tcol; /* the column being added */
 
     uint64_t samples;
-    uint64_t vlogical;        /* bytes of value stream so far */
-    struct tr_buf vpage;      /* the value page being filled */
-    int64_t *scratch;         /* for the value encoder */
+    uint64_t vlogical;   /* bytes of value stream so far */
+    struct tr_buf vpage; /* the value page being filled */
+    int64_t *scratch;    /* for the value encoder */
     size_t scratch_cap;
     struct tr_buf chunks_obj; /* compressed pages */
 };
@@ -266,8 +266,7 @@ flush_page(struct tr_block_builder *b, uint8_t stream, const void *data,
 static int
 flush_time_page(struct tr_block_builder *b, struct tr_err *err)
 {
-    int rc = flush_page(b, TR_BLOCK_STREAM_TIME,
-                        b->times.data + b->tpage_start,
+    int rc = flush_page(b, TR_BLOCK_STREAM_TIME, b->times.data + b->tpage_start,
                         b->times.len - b->tpage_start, err);
     b->tpage_start = b->times.len;
     return rc;
@@ -276,8 +275,8 @@ flush_time_page(struct tr_block_builder *b, struct tr_err *err)
 static int
 flush_value_page(struct tr_block_builder *b, struct tr_err *err)
 {
-    int rc = flush_page(b, TR_BLOCK_STREAM_VALUE, b->vpage.data, b->vpage.len,
-                        err);
+    int rc =
+        flush_page(b, TR_BLOCK_STREAM_VALUE, b->vpage.data, b->vpage.len, err);
     tr_buf_reset(&b->vpage);
     return rc;
 }
@@ -688,8 +687,8 @@ build_index(struct tr_block_builder *b, struct tr_buf *out, struct tr_err *err)
             if (rc == TR_OK) {
                 /* A flipped bit here would silently change a query's
                  * answer: close the list with a checksum. */
-                uint32_t sum = tr_block_postings_sum(out->data + start,
-                                                     out->len - start);
+                uint32_t sum =
+                    tr_block_postings_sum(out->data + start, out->len - start);
                 unsigned char le[TR_BLOCK_POSTINGS_SUM];
                 for (int q = 0; q < TR_BLOCK_POSTINGS_SUM; q++) {
                     le[q] = (unsigned char)(sum >> (8 * q));

@@ -624,8 +624,7 @@ label_query(struct tr_head *h, const char *name, size_t name_len,
     }
     size_t k = 0;
     for (size_t i = 0; i < list.len; i++) {
-        tr_tsdb_strs_from_labels(list.series[i]->labels, name, name_len, v,
-                                 &k);
+        tr_tsdb_strs_from_labels(list.series[i]->labels, name, name_len, v, &k);
     }
     rc = tr_tsdb_strs_sort_unique(v, k, arena, out, count);
     tr_free(v);
