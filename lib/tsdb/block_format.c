@@ -441,19 +441,27 @@ int
 tr_block_values_encode(const double *v, size_t n, int64_t *scratch,
                        struct tr_buf *out)
 {
-    /* The smallest d that fits every value that fits any d. */
+    /* The smallest d that fits every value that fits any d. A value
+     * fitting d also fits d + 1 (same quotient) while k stays below 2^53,
+     * so one try at the largest such d tells whether any d fits. */
     int d = 0;
     for (size_t i = 0; i < n; i++) {
         if (decimal_of(v[i], d) != EXCEPTION) {
             continue;
         }
+        double a = v[i] < 0 ? -v[i] : v[i];
+        int top = TR_BLOCK_DECIMAL_MAX;
+        while (top > d && !(a * pow10_tab[top] <= MAX_EXACT)) {
+            top--;
+        }
+        if (top <= d || decimal_of(v[i], top) == EXCEPTION) {
+            continue; /* an exception */
+        }
         int e = d + 1;
-        while (e <= TR_BLOCK_DECIMAL_MAX && decimal_of(v[i], e) == EXCEPTION) {
+        while (e < top && decimal_of(v[i], e) == EXCEPTION) {
             e++;
         }
-        if (e <= TR_BLOCK_DECIMAL_MAX) {
-            d = e;
-        }
+        d = e;
     }
     /* Integers at d and the exact size of the decimal form. */
     size_t nexc = 0, dec = 1, last_exc = 0;
