@@ -52,28 +52,31 @@ tr_tenant_resolve(const char *header, bool auth_enabled,
                   const char *no_auth_tenant, char *out, size_t size,
                   struct tr_err *err)
 {
-    const char *id = auth_enabled ? header : no_auth_tenant;
-    if (id == NULL || *id == '\0') {
-        return tr_err_set(err, TR_EDENIED, "no org id");
+    /* The header names the tenant whenever it is present; without it, auth
+     * decides between refusing and the no-auth tenant. */
+    const char *id = header != NULL && *header != '\0' ? header : NULL;
+    if (id == NULL) {
+        if (auth_enabled) {
+            return tr_err_set(err, TR_EDENIED, "no org id");
+        }
+        id = no_auth_tenant;
     }
     size_t len = strlen(id);
-    if (auth_enabled) {
-        /* "a|b" names several tenants (federated queries, unsupported);
-         * dskit treats "a|a" as the one tenant a. */
-        const char *bar = memchr(id, '|', len);
-        size_t first = bar != NULL ? (size_t)(bar - id) : len;
-        for (const char *p = bar; p != NULL;) {
-            const char *part = p + 1;
-            const char *next = memchr(part, '|', (size_t)(id + len - part));
-            size_t n = next != NULL ? (size_t)(next - part)
-                                    : (size_t)(id + len - part);
-            if (n != first || memcmp(part, id, n) != 0) {
-                return tr_err_set(err, TR_EINVAL, "multiple org IDs present");
-            }
-            p = next;
+    /* "a|b" names several tenants (federated queries, unsupported; writes
+     * need one); dskit treats "a|a" as the one tenant a. */
+    const char *bar = memchr(id, '|', len);
+    size_t first = bar != NULL ? (size_t)(bar - id) : len;
+    for (const char *p = bar; p != NULL;) {
+        const char *part = p + 1;
+        const char *next = memchr(part, '|', (size_t)(id + len - part));
+        size_t n = next != NULL ? (size_t)(next - part)
+                                : (size_t)(id + len - part);
+        if (n != first || memcmp(part, id, n) != 0) {
+            return tr_err_set(err, TR_EINVAL, "multiple org IDs present");
         }
-        len = first;
+        p = next;
     }
+    len = first;
     int rc = tr_tenant_validate(id, len, err);
     if (rc != TR_OK) {
         return rc;

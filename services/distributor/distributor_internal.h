@@ -1,6 +1,6 @@
 /*
  * Pieces of the distributor shared between its files and its unit tests:
- * tenant resolution, validation of write requests against the limits, the
+ * validation of write requests against the limits, the
  * per-tenant rate limiter and the path that sends series to ingesters.
  */
 #ifndef TR_SVC_DISTRIBUTOR_INTERNAL_H
@@ -16,33 +16,6 @@
 struct tr_arena;
 struct tr_err;
 struct tr_ingester_pool;
-
-/* ---- tenants (tenant.c) ------------------------------------------------ */
-
-/* Longest tenant id accepted (dskit rule). */
-#define DISTRIBUTOR_TENANT_MAX 150
-
-/*
- * Checks a tenant id: 1..150 bytes of ASCII letters, digits and
- * ! - _ . * ' ( ), and not "." or "..". TR_OK or TR_EINVAL with the
- * message Mimir gives ("tenant ID '<t>' contains unsupported character
- * '<c>'", "tenant ID is too long: max 150 characters").
- */
-int distributor_tenant_validate(const char *id, size_t len, struct tr_err *err);
-
-/*
- * Resolves the tenant of a write from the X-Scope-OrgID header value
- * (header NULL when absent) into out (size bytes, at least
- * DISTRIBUTOR_TENANT_MAX + 1, NUL-terminated). Without auth a missing or
- * empty header means no_auth_tenant; a header that is present is still
- * used (and validated). Errors: TR_EDENIED "no org id" when auth is enabled
- * and the header is missing (401); TR_EINVAL for an invalid id or a list
- * of several ids ("multiple org IDs present"), writes needing exactly one
- * (400).
- */
-int distributor_tenant_resolve(const char *header, bool auth_enabled,
-                               const char *no_auth_tenant, char *out,
-                               size_t size, struct tr_err *err);
 
 /* ---- validation (validate.c) ------------------------------------------- */
 

@@ -18,6 +18,7 @@
 #include "distributor_internal.h"
 #include "http/encoding.h"
 #include "http/server.h"
+#include "tenant/tenant.h"
 #include "json/writer.h"
 #include "metrics/registry.h"
 #include "otlp/decode.h"
@@ -232,7 +233,7 @@ handle_remote_write(struct tr_http_req *req, void *arg)
     struct tr_buf plain = TR_BUF_INIT;
     struct tr_err err;
     tr_err_clear(&err);
-    char tenant[DISTRIBUTOR_TENANT_MAX + 1];
+    char tenant[TR_TENANT_MAX + 1];
     int status;
 
     const char *problem =
@@ -251,7 +252,7 @@ handle_remote_write(struct tr_http_req *req, void *arg)
         rw_reply(d, req, 415, &body);
         goto done;
     }
-    int rc = distributor_tenant_resolve(
+    int rc = tr_tenant_resolve(
         tr_http_req_header(req, "X-Scope-OrgID"), d->auth_enabled,
         d->no_auth_tenant, tenant, sizeof(tenant), &err);
     if (rc != TR_OK) {
@@ -388,14 +389,14 @@ handle_otlp_metrics(struct tr_http_req *req, void *arg)
     struct tr_err err;
     tr_err_clear(&err);
     enum tr_otlp_format fmt;
-    char tenant[DISTRIBUTOR_TENANT_MAX + 1];
+    char tenant[TR_TENANT_MAX + 1];
 
     if (tr_otlp_format_from_content_type(
             tr_http_req_header(req, "Content-Type"), &fmt, &err) != TR_OK) {
         otlp_fail(d, req, TR_OTLP_JSON, 415, err.msg, strlen(err.msg));
         return;
     }
-    int rc = distributor_tenant_resolve(
+    int rc = tr_tenant_resolve(
         tr_http_req_header(req, "X-Scope-OrgID"), d->auth_enabled,
         d->no_auth_tenant, tenant, sizeof(tenant), &err);
     if (rc != TR_OK) {

@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "base/mem.h"
 #include "distributor_internal.h"
+#include "tenant/tenant.h"
 
 #define RL_BUCKETS 256
 
@@ -17,7 +18,7 @@ struct bucket {
     struct bucket *next;
     double tokens;
     int64_t last_ns;
-    char tenant[DISTRIBUTOR_TENANT_MAX + 1];
+    char tenant[TR_TENANT_MAX + 1];
 };
 
 struct distributor_ratelimit {
@@ -92,7 +93,7 @@ distributor_ratelimit_allow(struct distributor_ratelimit *rl,
             pthread_mutex_unlock(&rl->lock);
             return true;
         }
-        strncpy(b->tenant, tenant, DISTRIBUTOR_TENANT_MAX);
+        strncpy(b->tenant, tenant, TR_TENANT_MAX);
         b->tokens = (double)rl->burst;
         b->last_ns = now_ns;
         b->next = rl->table[slot];

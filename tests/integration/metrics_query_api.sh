@@ -266,6 +266,15 @@ expect "tenant b does not" 200 "$(ok '[]')" -H 'X-Scope-OrgID: b' \
 expect "tenant b's query is empty" 200 "$(ok '{"resultType":"vector","result":[]}')" \
   -H 'X-Scope-OrgID: b' "$auth/api/v1/query?query=temperature&time=$((B + 30))"
 
+# With auth disabled a header still names the tenant: what is pushed with
+# one is queried with the same one, and no header means the no-auth tenant.
+check "auth off: tenant team-x pushes with its header" push "$base" garden \
+  -H 'X-Scope-OrgID: team-x'
+expect "auth off: team-x sees its data" 200 "$(ok '["garden"]')" \
+  -H 'X-Scope-OrgID: team-x' "$base/api/v1/label/job/values"
+expect "auth off: no header does not see team-x's data" 200 "$(ok '["house"]')" \
+  "$base/api/v1/label/job/values"
+
 # ---- query-frontend and querier as separate processes --------------------
 qrpc=$(free_port)
 qhttp=$(free_port)

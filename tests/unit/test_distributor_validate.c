@@ -239,48 +239,6 @@ test_name_rules(void **state)
     assert_false(distributor_valid_metric_name("a.b", 3));
 }
 
-static void
-test_tenant(void **state)
-{
-    char out[DISTRIBUTOR_TENANT_MAX + 1];
-    struct tr_err err;
-    assert_int_equal(distributor_tenant_resolve(NULL, false, "anonymous", out,
-                                                sizeof(out), &err),
-                     TR_OK);
-    assert_string_equal(out, "anonymous");
-    assert_int_equal(distributor_tenant_resolve("team-a_1.(x)*'!", true,
-                                                "anonymous", out, sizeof(out),
-                                                &err),
-                     TR_OK);
-    assert_string_equal(out, "team-a_1.(x)*'!");
-    assert_int_equal(distributor_tenant_resolve(NULL, true, "anonymous", out,
-                                                sizeof(out), &err),
-                     TR_EDENIED);
-    assert_string_equal(err.msg, "no org id");
-    assert_int_equal(distributor_tenant_resolve("a|b", false, "anonymous", out,
-                                                sizeof(out), &err),
-                     TR_EINVAL);
-    assert_non_null(strstr(err.msg, "multiple org IDs present"));
-    assert_int_equal(distributor_tenant_resolve("a/b", false, "anonymous", out,
-                                                sizeof(out), &err),
-                     TR_EINVAL);
-    assert_string_equal(err.msg,
-                        "tenant ID 'a/b' contains unsupported character '/'");
-    assert_int_equal(distributor_tenant_resolve("..", false, "anonymous", out,
-                                                sizeof(out), &err),
-                     TR_EINVAL);
-    char longid[160];
-    memset(longid, 'a', 151);
-    longid[151] = '\0';
-    assert_int_equal(distributor_tenant_resolve(longid, false, "anonymous", out,
-                                                sizeof(out), &err),
-                     TR_EINVAL);
-    assert_string_equal(err.msg, "tenant ID is too long: max 150 characters");
-    longid[150] = '\0';
-    assert_int_equal(distributor_tenant_resolve(longid, false, "anonymous", out,
-                                                sizeof(out), &err),
-                     TR_OK);
-}
 
 static void
 test_ratelimit(void **state)
@@ -354,7 +312,6 @@ main(void)
         cmocka_unit_test(test_histograms_dropped_floats_kept),
         cmocka_unit_test(test_metadata_and_exemplars),
         cmocka_unit_test(test_name_rules),
-        cmocka_unit_test(test_tenant),
         cmocka_unit_test(test_ratelimit),
         cmocka_unit_test(test_routing),
     };

@@ -15,10 +15,18 @@ test_auth_disabled_uses_default(void **state)
 {
     char out[TR_TENANT_MAX + 1];
     struct tr_err err;
+    /* A header still names the tenant; only its absence means the default,
+     * so pushes and queries with the same header meet. */
     assert_int_equal(
         tr_tenant_resolve("other", false, "anonymous", out, sizeof(out), &err),
         TR_OK);
-    assert_string_equal(out, "anonymous");
+    assert_string_equal(out, "other");
+    assert_int_equal(
+        tr_tenant_resolve("a|b", false, "anonymous", out, sizeof(out), &err),
+        TR_EINVAL);
+    assert_int_equal(
+        tr_tenant_resolve("a/b", false, "anonymous", out, sizeof(out), &err),
+        TR_EINVAL);
     assert_int_equal(
         tr_tenant_resolve(NULL, false, "fake", out, sizeof(out), &err), TR_OK);
     assert_string_equal(out, "fake");
