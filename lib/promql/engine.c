@@ -178,42 +178,18 @@ ev_window(const struct ev_series *s, int64_t mint, int64_t maxt, size_t *lo,
 
 /* ---- storage ------------------------------------------------------------- */
 
-static enum tr_match_type
-match_type(enum tr_promql_match_type t)
-{
-    switch (t) {
-    case TR_PROMQL_MATCH_NEQ:
-        return TR_MATCH_NOT_EQUAL;
-    case TR_PROMQL_MATCH_RE:
-        return TR_MATCH_REGEX;
-    case TR_PROMQL_MATCH_NRE:
-        return TR_MATCH_NOT_REGEX;
-    case TR_PROMQL_MATCH_EQ:
-        break;
-    }
-    return TR_MATCH_EQUAL;
-}
-
 static void
 select_series(struct ev *ev, const struct tr_promql_vector_selector *vs,
               int64_t mint, int64_t maxt, int64_t range,
               struct tr_promql_storage_series **out, size_t *count)
 {
-    size_t n = vs->n_matchers;
-    struct tr_matcher **ms = ev_calloc(ev, n, sizeof(*ms));
+    size_t n = 0;
+    struct tr_matcher **ms = NULL;
     struct tr_err serr;
-    int rc = TR_OK;
 
     tr_err_clear(&serr);
-    for (size_t i = 0; i < n && rc == TR_OK; i++) {
-        const struct tr_promql_matcher *m = &vs->matchers[i];
-        ms[i] =
-            tr_matcher_create(match_type(m->type), m->name.data, m->name.len,
-                              m->value.data, m->value.len, &serr);
-        if (ms[i] == NULL) {
-            rc = serr.code ? serr.code : TR_ENOMEM;
-        }
-    }
+    /* The matchers live until the query's arena is reset. */
+    int rc = tr_promql_selector_matchers(ev->arena, vs, &ms, &n, &serr);
     if (rc == TR_OK) {
         struct tr_promql_select_hints h = {
             .start_ms = mint,
@@ -226,9 +202,6 @@ select_series(struct ev *ev, const struct tr_promql_vector_selector *vs,
         *count = 0;
         rc = ev->qa->select(ev->qa->ctx, ev->arena, ms, n, mint, maxt, &h, out,
                             count, &serr);
-    }
-    for (size_t i = 0; i < n; i++) {
-        tr_matcher_destroy(ms[i]);
     }
     if (rc != TR_OK) {
         ev_fail(ev,

@@ -86,4 +86,19 @@ struct tr_promql_queryable {
 void tr_promql_head_queryable(struct tr_head *h,
                               struct tr_promql_queryable *out);
 
+/*
+ * Compiles the matchers of a vector selector into lib/tsdb matchers, in
+ * arena memory: *out holds *n matchers (plus a NULL terminator) that are
+ * destroyed when the arena resets. TR_EINVAL for a bad regular expression
+ * (the message says why), TR_ENOMEM.
+ */
+struct tr_arena;
+struct tr_err;
+struct tr_matcher;
+struct tr_promql_vector_selector;
+int tr_promql_selector_matchers(struct tr_arena *arena,
+                                const struct tr_promql_vector_selector *vs,
+                                struct tr_matcher ***out, size_t *n,
+                                struct tr_err *err);
+
 #endif

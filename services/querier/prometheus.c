@@ -16,6 +16,7 @@
 #include "promapi/response.h"
 #include "promql/engine.h"
 #include "promql/parser.h"
+#include "promql/storage.h"
 #include "querier_internal.h"
 #include "rpc/rpc.h"
 #include "trident/querier.pb-c.h"
@@ -39,57 +40,6 @@ answer_error(struct answer *a, enum tr_promapi_errtype t, const char *msg)
 }
 
 /* ---- match[] selectors -------------------------------------------------- */
-
-static void
-destroy_matchers(void *arg)
-{
-    struct tr_matcher **m = arg;
-    for (size_t i = 0; m[i] != NULL; i++) {
-        tr_matcher_destroy(m[i]);
-    }
-}
-
-static enum tr_match_type
-match_type(enum tr_promql_match_type t)
-{
-    switch (t) {
-    case TR_PROMQL_MATCH_NEQ:
-        return TR_MATCH_NOT_EQUAL;
-    case TR_PROMQL_MATCH_RE:
-        return TR_MATCH_REGEX;
-    case TR_PROMQL_MATCH_NRE:
-        return TR_MATCH_NOT_REGEX;
-    case TR_PROMQL_MATCH_EQ:
-        break;
-    }
-    return TR_MATCH_EQUAL;
-}
-
-/* Builds tr_matchers for a vector selector's matchers; they are destroyed
- * when the arena resets. */
-static int
-selector_matchers(struct tr_arena *arena, const struct tr_promql_node *vec,
-                  struct tr_matcher ***out, size_t *n, struct tr_err *err)
-{
-    const struct tr_promql_vector_selector *vs = &vec->u.vector;
-    struct tr_matcher **m =
-        tr_arena_calloc(arena, vs->n_matchers + 1, sizeof(*m));
-    if (m == NULL || tr_arena_on_reset(arena, destroy_matchers, m) != TR_OK) {
-        return tr_err_set(err, TR_ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < vs->n_matchers; i++) {
-        const struct tr_promql_matcher *pm = &vs->matchers[i];
-        m[i] =
-            tr_matcher_create(match_type(pm->type), pm->name.data, pm->name.len,
-                              pm->value.data, pm->value.len, err);
-        if (m[i] == NULL) {
-            return err != NULL ? err->code : TR_EINVAL;
-        }
-    }
-    *out = m;
-    *n = vs->n_matchers;
-    return TR_OK;
-}
 
 /*
  * Parses every match[] like Prometheus's parseMatchersParam. On a bad
@@ -131,7 +81,8 @@ parse_match_params(struct tr_arena *arena, const prom_request *r,
     }
     for (size_t i = 0; nodes != NULL && i < r->n_matchers; i++) {
         int rc =
-            selector_matchers(arena, nodes[i], &(*sets)[i], &(*lens)[i], &err);
+            tr_promql_selector_matchers(
+                arena, &nodes[i]->u.vector, &(*sets)[i], &(*lens)[i], &err);
         if (rc != TR_OK) {
             tr_err_prefix(&err, "invalid parameter \"match[]\"");
             answer_error(a, tr_promapi_errtype_of_code(rc), err.msg);
@@ -441,7 +392,8 @@ do_exemplars(struct querier *q, struct tr_arena *arena, const prom_request *r,
         return;
     }
     for (size_t i = 0; i < sel.n; i++) {
-        rc = selector_matchers(arena, sel.nodes[i], &sets[i], &lens[i], &err);
+        rc = tr_promql_selector_matchers(arena, &sel.nodes[i]->u.vector,
+                                         &sets[i], &lens[i], &err);
         if (rc != TR_OK) {
             answer_error(a, tr_promapi_errtype_of_code(rc), err.msg);
             return;
