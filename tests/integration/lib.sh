@@ -5,7 +5,7 @@
 # started is stopped when it exits, pass or fail.
 set -euo pipefail
 
-TRIDENT_BIN=$(realpath "${TRIDENT_BIN:-build-test/trident}")
+TRIDENT_BIN=$(realpath -m "${TRIDENT_BIN:-build-test/trident}")
 TR_SOURCE_DIR=${TR_SOURCE_DIR:-$(pwd)}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/trident-it.XXXXXX")
 declare -a STARTED_PIDS=()
@@ -30,14 +30,19 @@ trap cleanup EXIT
 
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on now. Ports are
-# drawn at random from a high range so parallel scenarios rarely collide,
-# and checked against the listening sockets.
+# free_port: a TCP port on 127.0.0.1 that no socket uses now. Ports are
+# drawn at random below the kernel's ephemeral range (where outgoing
+# connections take their local ports, so a port there can be taken at any
+# moment), so parallel scenarios rarely collide, and checked against every
+# socket, listening or connected.
 free_port() {
-  local port
+  local low high port
+  read -r low _ < /proc/sys/net/ipv4/ip_local_port_range
+  high=$(( low - 1 ))
+  low=10000
   while :; do
-    port=$(( 20000 + RANDOM % 40000 ))
-    if ! ss -Htln "sport = :$port" | grep -q .; then
+    port=$(( low + (RANDOM * 32768 + RANDOM) % (high - low) ))
+    if ! ss -Htan "sport = :$port" | grep -q .; then
       echo "$port"
       return
     fi
