@@ -302,6 +302,9 @@ labels_from_pb(Prometheus__Label **pb, size_t n, struct tr_labels **out,
 {
     struct tr_label stack[32];
     struct tr_label *pairs = stack;
+    if (n == 0) {
+        return tr_labels_from_pairs(NULL, 0, out, err);
+    }
     if (n > 32) {
         pairs = tr_malloc(n * sizeof(*pairs));
         if (pairs == NULL) {
