@@ -7,6 +7,7 @@
 
 #include "base/arena.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "tsdb/labels.h"
 #include "tsdb/matcher.h"
@@ -28,7 +29,9 @@ struct tr_series {
     uint64_t hash;
     struct tr_labels *labels;
     uint32_t id;
+    _Atomic uint32_t refs;     /* the head's (while linked) + callers' */
     uint32_t nclosed;          /* guarded by the series lock */
+    bool removed;              /* guarded; unlinked by garbage collection */
     _Atomic int64_t min_t;     /* INT64_MAX until the first sample */
     _Atomic int64_t max_t;     /* INT64_MIN until the first sample */
     struct tr_chunk open;      /* guarded; never empty once a sample came */
@@ -49,11 +52,16 @@ struct tr_head {
     struct map_stripe stripes[MAP_STRIPES];
     pthread_mutex_t series_locks[SERIES_LOCKS];
 
-    pthread_rwlock_t index_lock; /* guards ix, by_id, by_id_cap, nseries */
+    pthread_rwlock_t index_lock; /* guards ix, the id map and next_id */
     struct tr_index *ix;
-    struct tr_series **by_id;
-    uint32_t by_id_cap;
-    uint32_t nseries;
+    /* Id -> series: open addressing on the id (ids are never reused, so a
+     * dense array would grow with every series ever created). */
+    struct tr_series **id_slots;
+    uint32_t id_cap;
+    uint32_t id_count;
+    uint32_t next_id;
+
+    pthread_mutex_t gc_lock; /* one tr_head_truncate at a time */
 
     _Atomic int64_t min_valid_time;
     _Atomic int64_t min_time;
@@ -99,6 +107,13 @@ atomic_max(_Atomic int64_t *a, int64_t v)
     }
 }
 
+/* Bytes accounted to s in h->memory apart from its chunks. */
+static int64_t
+series_memory(const struct tr_series *s)
+{
+    return (int64_t)(sizeof(*s) + tr_labels_memory(s->labels));
+}
+
 static void
 series_free(struct tr_series *s)
 {
@@ -139,6 +154,7 @@ tr_head_create(const struct tr_head_options *opts)
         pthread_mutex_init(&h->series_locks[i], NULL);
     }
     pthread_rwlock_init(&h->index_lock, NULL);
+    pthread_mutex_init(&h->gc_lock, NULL);
     atomic_init(&h->min_valid_time, INT64_MIN);
     atomic_init(&h->min_time, INT64_MAX);
     atomic_init(&h->max_time, INT64_MIN);
@@ -157,10 +173,10 @@ tr_head_destroy(struct tr_head *h)
     if (h == NULL) {
         return;
     }
-    for (uint32_t i = 0; i < h->nseries; i++) {
-        series_free(h->by_id[i]);
+    for (uint32_t i = 0; i < h->id_cap; i++) {
+        series_free(h->id_slots[i]);
     }
-    tr_free(h->by_id);
+    tr_free(h->id_slots);
     for (int i = 0; i < MAP_STRIPES; i++) {
         tr_free(h->stripes[i].slots);
         pthread_rwlock_destroy(&h->stripes[i].lock);
@@ -169,6 +185,7 @@ tr_head_destroy(struct tr_head *h)
         pthread_mutex_destroy(&h->series_locks[i]);
     }
     pthread_rwlock_destroy(&h->index_lock);
+    pthread_mutex_destroy(&h->gc_lock);
     tr_index_destroy(h->ix);
     tr_free(h);
 }
@@ -213,6 +230,109 @@ stripe_put(struct tr_series **slots, uint32_t cap, struct tr_series *s)
     slots[i] = s;
 }
 
+/*
+ * Removes s from an open-addressing table of series pointers whose home
+ * slot is home(s) & (cap - 1), shifting later entries of its probe run
+ * back so lookups need no tombstones. False when s is not there.
+ */
+static bool
+slots_remove(struct tr_series **slots, uint32_t cap, struct tr_series *s,
+             uint64_t (*home)(const struct tr_series *))
+{
+    if (cap == 0) {
+        return false;
+    }
+    uint32_t mask = cap - 1;
+    uint32_t i = (uint32_t)home(s) & mask;
+    while (slots[i] != s) {
+        if (slots[i] == NULL) {
+            return false;
+        }
+        i = (i + 1) & mask;
+    }
+    slots[i] = NULL;
+    for (uint32_t j = (i + 1) & mask; slots[j] != NULL; j = (j + 1) & mask) {
+        uint32_t k = (uint32_t)home(slots[j]) & mask;
+        /* Move slots[j] into the hole unless its home lies in (i, j]. */
+        bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (!stays) {
+            slots[i] = slots[j];
+            slots[j] = NULL;
+            i = j;
+        }
+    }
+    return true;
+}
+
+static uint64_t
+hash_home(const struct tr_series *s)
+{
+    return s->hash;
+}
+
+static uint64_t
+id_hash(uint32_t id)
+{
+    return (uint64_t)id * UINT64_C(0x9E3779B97F4A7C15) >> 32;
+}
+
+static uint64_t
+id_home(const struct tr_series *s)
+{
+    return id_hash(s->id);
+}
+
+/* The series with id in the id map (index lock held), or NULL. */
+static struct tr_series *
+id_find(const struct tr_head *h, uint32_t id)
+{
+    if (h->id_cap == 0) {
+        return NULL;
+    }
+    uint32_t mask = h->id_cap - 1;
+    for (uint32_t i = (uint32_t)id_hash(id) & mask;; i = (i + 1) & mask) {
+        struct tr_series *s = h->id_slots[i];
+        if (s == NULL || s->id == id) {
+            return s;
+        }
+    }
+}
+
+static void
+id_put(struct tr_series **slots, uint32_t cap, struct tr_series *s)
+{
+    uint32_t mask = cap - 1;
+    uint32_t i = (uint32_t)id_hash(s->id) & mask;
+    while (slots[i] != NULL) {
+        i = (i + 1) & mask;
+    }
+    slots[i] = s;
+}
+
+/* Room for one more id at a load of at most 1/2 (index lock held). */
+static int
+id_reserve(struct tr_head *h)
+{
+    if ((uint64_t)(h->id_count + 1) * 2 <= h->id_cap) {
+        return TR_OK;
+    }
+    uint32_t cap = h->id_cap == 0 ? 1024 : h->id_cap * 2;
+    struct tr_series **slots = tr_calloc(cap, sizeof(*slots));
+    if (slots == NULL) {
+        return TR_ENOMEM;
+    }
+    for (uint32_t i = 0; i < h->id_cap; i++) {
+        if (h->id_slots[i] != NULL) {
+            id_put(slots, cap, h->id_slots[i]);
+        }
+    }
+    tr_free(h->id_slots);
+    mem_add(h, (int64_t)(cap - h->id_cap) * (int64_t)sizeof(*slots));
+    h->id_slots = slots;
+    h->id_cap = cap;
+    return TR_OK;
+}
+
 /* Room for one more series at a load of at most 3/4 (write lock held). */
 static int
 stripe_reserve(struct tr_head *h, struct map_stripe *st)
@@ -244,8 +364,21 @@ tr_head_get(struct tr_head *h, const struct tr_labels *ls)
     struct map_stripe *st = stripe_of(h, hash);
     pthread_rwlock_rdlock(&st->lock);
     struct tr_series *s = stripe_find(st, hash, ls);
+    if (s != NULL) {
+        atomic_fetch_add(&s->refs, 1);
+    }
     pthread_rwlock_unlock(&st->lock);
     return s;
+}
+
+void
+tr_head_series_release(struct tr_head *h, struct tr_series *s)
+{
+    (void)h;
+    if (s != NULL && atomic_fetch_sub(&s->refs, 1) == 1) {
+        /* Only an unlinked series can lose its last reference. */
+        series_free(s);
+    }
 }
 
 /* Gives s an id and indexes it (index lock taken here). */
@@ -254,35 +387,29 @@ register_series(struct tr_head *h, struct tr_series *s, struct tr_err *err)
 {
     int rc = TR_OK;
     pthread_rwlock_wrlock(&h->index_lock);
-    if (h->max_series > 0 && h->nseries >= h->max_series) {
+    if (h->max_series > 0 && h->id_count >= h->max_series) {
         rc = tr_err_set(err, TR_ELIMIT,
                         "cannot create series: limit of %u series reached",
                         (unsigned)h->max_series);
         goto done;
     }
-    if (h->nseries == UINT32_MAX) {
+    if (h->next_id == UINT32_MAX) {
         rc = tr_err_set(err, TR_ELIMIT, "cannot create series: ids used up");
         goto done;
     }
-    if (h->nseries == h->by_id_cap) {
-        uint32_t cap = h->by_id_cap == 0 ? 1024 : h->by_id_cap * 2;
-        struct tr_series **by_id = tr_realloc(h->by_id, cap * sizeof(*by_id));
-        if (by_id == NULL) {
-            rc = tr_err_set(err, TR_ENOMEM,
-                            "cannot create series: out of memory");
-            goto done;
-        }
-        mem_add(h, (int64_t)(cap - h->by_id_cap) * (int64_t)sizeof(*by_id));
-        h->by_id = by_id;
-        h->by_id_cap = cap;
+    if (id_reserve(h) != TR_OK) {
+        rc = tr_err_set(err, TR_ENOMEM, "cannot create series: out of memory");
+        goto done;
     }
-    s->id = h->nseries;
+    s->id = h->next_id;
     rc = tr_index_add(h->ix, s->id, s->labels, err);
     if (rc != TR_OK) {
         tr_err_prefix(err, "cannot create series");
         goto done;
     }
-    h->by_id[h->nseries++] = s;
+    h->next_id++;
+    id_put(h->id_slots, h->id_cap, s);
+    h->id_count++;
     atomic_fetch_add(&h->nseries_atomic, 1);
 done:
     pthread_rwlock_unlock(&h->index_lock);
@@ -301,6 +428,9 @@ tr_head_get_or_create(struct tr_head *h, const struct tr_labels *ls,
     }
     pthread_rwlock_rdlock(&st->lock);
     *out = stripe_find(st, hash, ls);
+    if (*out != NULL) {
+        atomic_fetch_add(&(*out)->refs, 1);
+    }
     pthread_rwlock_unlock(&st->lock);
     if (*out != NULL) {
         return TR_OK;
@@ -314,6 +444,7 @@ tr_head_get_or_create(struct tr_head *h, const struct tr_labels *ls,
                           "cannot create series: out of memory");
     }
     s->hash = hash;
+    atomic_init(&s->refs, 2); /* the head's and the caller's */
     atomic_init(&s->min_t, INT64_MAX);
     atomic_init(&s->max_t, INT64_MIN);
     tr_chunk_init(&s->open);
@@ -323,13 +454,14 @@ tr_head_get_or_create(struct tr_head *h, const struct tr_labels *ls,
     struct tr_series *found = stripe_find(st, hash, ls);
     if (found != NULL) {
         /* Another thread created it meanwhile. */
+        atomic_fetch_add(&found->refs, 1);
         *out = found;
     } else if (stripe_reserve(h, st) != TR_OK) {
         rc = tr_err_set(err, TR_ENOMEM, "cannot create series: out of memory");
     } else if ((rc = register_series(h, s, err)) == TR_OK) {
         stripe_put(st->slots, st->cap, s);
         st->count++;
-        mem_add(h, (int64_t)(sizeof(*s) + tr_labels_memory(s->labels)));
+        mem_add(h, series_memory(s));
         *out = s;
         if (created != NULL) {
             *created = true;
@@ -419,6 +551,10 @@ cut_chunk(struct tr_head *h, struct tr_series *s)
     return TR_OK;
 }
 
+static int append_relinked(struct tr_head *h, struct tr_series *s, int64_t t,
+                           double v, enum tr_append_reject *why,
+                           struct tr_err *err);
+
 int
 tr_head_append(struct tr_head *h, struct tr_series *s, int64_t t, double v,
                enum tr_append_reject *why, struct tr_err *err)
@@ -433,6 +569,12 @@ tr_head_append(struct tr_head *h, struct tr_series *s, int64_t t, double v,
     }
     pthread_mutex_t *lock = series_lock(h, s);
     pthread_mutex_lock(lock);
+    if (s->removed) {
+        /* Garbage collected while the caller held it: append to the
+         * series now linked under the same labels (created if needed). */
+        pthread_mutex_unlock(lock);
+        return append_relinked(h, s, t, v, why, err);
+    }
     struct tr_chunk *open = &s->open;
     if (tr_chunk_count(open) > 0) {
         int64_t last_t = tr_chunk_max_time(open);
@@ -477,6 +619,20 @@ tr_head_append(struct tr_head *h, struct tr_series *s, int64_t t, double v,
     return TR_OK;
 }
 
+static int
+append_relinked(struct tr_head *h, struct tr_series *s, int64_t t, double v,
+                enum tr_append_reject *why, struct tr_err *err)
+{
+    struct tr_series *live = NULL;
+    int rc = tr_head_get_or_create(h, s->labels, &live, NULL, err);
+    if (rc != TR_OK) {
+        return tr_err_prefix(err, "cannot append sample");
+    }
+    rc = tr_head_append(h, live, t, v, why, err);
+    tr_head_series_release(h, live);
+    return rc;
+}
+
 /* ==== series accessors ================================================= */
 
 const struct tr_labels *
@@ -514,9 +670,20 @@ tr_series_time_range(const struct tr_series *s, int64_t *min_t,
 
 /* ==== select and label queries ========================================= */
 
+/* Drops the references the list holds; it stays allocated. */
+static void
+list_release(struct tr_series_list *l)
+{
+    for (size_t i = 0; i < l->len; i++) {
+        tr_head_series_release(l->head, l->series[i]);
+    }
+    l->len = 0;
+}
+
 void
 tr_series_list_fini(struct tr_series_list *l)
 {
+    list_release(l);
     tr_free(l->series);
     memset(l, 0, sizeof(*l));
 }
@@ -543,7 +710,8 @@ select_unsorted(struct tr_head *h, struct tr_matcher *const *matchers,
                 struct tr_series_list *out, struct tr_err *err)
 {
     struct tr_postings ids = {0};
-    out->len = 0;
+    list_release(out);
+    out->head = h;
     pthread_rwlock_rdlock(&h->index_lock);
     int rc = tr_index_select(h->ix, matchers, n, &ids, err);
     if (rc == TR_OK && ids.len > out->cap) {
@@ -558,8 +726,9 @@ select_unsorted(struct tr_head *h, struct tr_matcher *const *matchers,
         }
     }
     for (size_t i = 0; rc == TR_OK && i < ids.len; i++) {
-        struct tr_series *s = h->by_id[ids.ids[i]];
-        if (overlaps(s, mint, maxt)) {
+        struct tr_series *s = id_find(h, ids.ids[i]);
+        if (s != NULL && overlaps(s, mint, maxt)) {
+            atomic_fetch_add(&s->refs, 1);
             out->series[out->len++] = s;
         }
     }
@@ -820,6 +989,195 @@ tr_series_iter_next(struct tr_series_iter *it, int64_t *t, double *v,
         }
         return 1;
     }
+}
+
+/* ==== truncation and garbage collection ================================ */
+
+static int
+id_compare(const void *pa, const void *pb)
+{
+    uint32_t a = (*(struct tr_series *const *)pa)->id;
+    uint32_t b = (*(struct tr_series *const *)pb)->id;
+    return a < b ? -1 : a > b;
+}
+
+/* Drops s's chunks that end before t (series lock held); returns how many
+ * and updates s's time range. */
+static uint32_t
+drop_chunks(struct tr_head *h, struct tr_series *s, int64_t t)
+{
+    uint32_t drop = 0;
+    int64_t freed = 0;
+    while (drop < s->nclosed && s->closed[drop].max_t < t) {
+        freed += (int64_t)s->closed[drop].len +
+                 (int64_t)sizeof(struct closed_chunk);
+        tr_free(s->closed[drop].data);
+        drop++;
+    }
+    if (drop > 0) {
+        s->nclosed -= drop;
+        memmove(s->closed, s->closed + drop, s->nclosed * sizeof(*s->closed));
+        if (s->nclosed == 0) {
+            tr_free(s->closed);
+            s->closed = NULL;
+        }
+    }
+    if (s->nclosed == 0 && tr_chunk_count(&s->open) > 0 &&
+        tr_chunk_max_time(&s->open) < t) {
+        freed += (int64_t)tr_chunk_memory(&s->open);
+        tr_chunk_fini(&s->open);
+        tr_chunk_init(&s->open);
+        freed -= (int64_t)tr_chunk_memory(&s->open);
+        drop++;
+    }
+    mem_add(h, -freed);
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    if (s->nclosed > 0) {
+        lo = s->closed[0].min_t;
+    } else if (tr_chunk_count(&s->open) > 0) {
+        lo = tr_chunk_min_time(&s->open);
+    }
+    if (lo != INT64_MAX) {
+        hi = atomic_load(&s->max_t);
+    }
+    atomic_store(&s->min_t, lo);
+    atomic_store(&s->max_t, hi);
+    return drop;
+}
+
+static bool
+series_empty(const struct tr_series *s)
+{
+    return s->nclosed == 0 && tr_chunk_count(&s->open) == 0;
+}
+
+/* Unlinks the empty series of cand[0..n) (sorted by id) from the map, the
+ * id map and the index, moving them to the front of cand (in id order);
+ * returns how many. */
+static size_t
+unlink_empty(struct tr_head *h, struct tr_series **cand, size_t n,
+             uint32_t *ids, const struct tr_labels **lsv)
+{
+    size_t k = 0;
+    for (int i = 0; i < MAP_STRIPES; i++) {
+        pthread_rwlock_wrlock(&h->stripes[i].lock);
+    }
+    pthread_rwlock_wrlock(&h->index_lock);
+    for (size_t i = 0; i < n; i++) {
+        struct tr_series *s = cand[i];
+        pthread_mutex_t *lock = series_lock(h, s);
+        pthread_mutex_lock(lock);
+        /* An append since the chunks were dropped keeps it alive. */
+        if (!s->removed && series_empty(s)) {
+            struct map_stripe *st = stripe_of(h, s->hash);
+            if (!slots_remove(st->slots, st->cap, s, hash_home) ||
+                !slots_remove(h->id_slots, h->id_cap, s, id_home)) {
+                tr_log_error("series missing from the head's maps",
+                             "id=%u", (unsigned)s->id);
+                abort();
+            }
+            st->count--;
+            h->id_count--;
+            s->removed = true;
+            ids[k] = s->id;
+            lsv[k] = s->labels;
+            /* Swap to the front: cand keeps every pointer. */
+            cand[i] = cand[k];
+            cand[k++] = s;
+        }
+        pthread_mutex_unlock(lock);
+    }
+    tr_index_remove(h->ix, ids, lsv, k);
+    atomic_fetch_sub(&h->nseries_atomic, k);
+    pthread_rwlock_unlock(&h->index_lock);
+    for (int i = MAP_STRIPES - 1; i >= 0; i--) {
+        pthread_rwlock_unlock(&h->stripes[i].lock);
+    }
+    return k;
+}
+
+int
+tr_head_truncate(struct tr_head *h, int64_t t, struct tr_head_truncation *out,
+                 struct tr_err *err)
+{
+    struct tr_head_truncation res = {0};
+    int rc = TR_OK;
+    pthread_mutex_lock(&h->gc_lock);
+    atomic_max(&h->min_valid_time, t);
+
+    /* Snapshot every series (with a reference each). The head's min time
+     * is recomputed: reset first, so appends from here on record their own
+     * times, then the scan covers every sample appended before. */
+    pthread_rwlock_rdlock(&h->index_lock);
+    size_t n = h->id_count;
+    struct tr_series **all = tr_malloc((n + 1) * sizeof(*all));
+    if (all == NULL) {
+        pthread_rwlock_unlock(&h->index_lock);
+        pthread_mutex_unlock(&h->gc_lock);
+        return tr_err_set(err, TR_ENOMEM,
+                          "cannot truncate head: out of memory");
+    }
+    atomic_store(&h->min_time, INT64_MAX);
+    size_t k = 0;
+    for (uint32_t i = 0; i < h->id_cap; i++) {
+        struct tr_series *s = h->id_slots[i];
+        if (s != NULL) {
+            atomic_fetch_add(&s->refs, 1);
+            all[k++] = s;
+        }
+    }
+    pthread_rwlock_unlock(&h->index_lock);
+
+    /* Drop old chunks; empty series become candidates (moved to the
+     * front of all, keeping their reference). */
+    size_t ncand = 0;
+    for (size_t i = 0; i < k; i++) {
+        struct tr_series *s = all[i];
+        pthread_mutex_t *lock = series_lock(h, s);
+        pthread_mutex_lock(lock);
+        uint32_t dropped = drop_chunks(h, s, t);
+        bool empty = series_empty(s);
+        int64_t min_t = atomic_load(&s->min_t);
+        pthread_mutex_unlock(lock);
+        res.chunks_removed += dropped;
+        atomic_fetch_sub(&h->nchunks, dropped);
+        if (empty) {
+            all[ncand++] = s;
+        } else {
+            atomic_min(&h->min_time, min_t);
+            tr_head_series_release(h, s);
+        }
+    }
+
+    if (ncand > 0) {
+        uint32_t *ids = tr_malloc(ncand * sizeof(*ids));
+        const struct tr_labels **lsv = tr_malloc(ncand * sizeof(*lsv));
+        if (ids == NULL || lsv == NULL) {
+            rc = tr_err_set(err, TR_ENOMEM,
+                            "cannot collect empty series: out of memory");
+        } else {
+            qsort(all, ncand, sizeof(*all), id_compare);
+            size_t removed = unlink_empty(h, all, ncand, ids, lsv);
+            /* all[0..removed) are now unlinked: drop the head's
+             * reference (the snapshot's is dropped below). */
+            for (size_t i = 0; i < removed; i++) {
+                mem_add(h, -series_memory(all[i]));
+                tr_head_series_release(h, all[i]);
+            }
+            res.series_removed = removed;
+        }
+        tr_free(ids);
+        tr_free(lsv);
+        for (size_t i = 0; i < ncand; i++) {
+            tr_head_series_release(h, all[i]);
+        }
+    }
+    tr_free(all);
+    pthread_mutex_unlock(&h->gc_lock);
+    if (out != NULL) {
+        *out = res;
+    }
+    return rc;
 }
 
 /* ==== metrics ========================================================== */

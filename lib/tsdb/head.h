@@ -19,10 +19,26 @@
  *     decode them without locks.
  *   - A series' min/max time and the head's counters are atomics, so
  *     selects can drop series outside a time range without locking them.
- *   - Series are never removed yet (no garbage collection of idle series):
- *     a struct tr_series pointer stays valid until tr_head_destroy. GC will
- *     need reference counts or epochs; callers must not rely on more than
- *     "valid while the head lives".
+ *   - Series lifetime: every series pointer the head hands out carries a
+ *     reference (tr_head_get, tr_head_get_or_create: release it with
+ *     tr_head_series_release; tr_head_select: tr_series_list_fini releases
+ *     the list's). The head holds one more while the series is linked in
+ *     its map and index. References are taken under the stripe or index
+ *     lock that found the series, and garbage collection unlinks series
+ *     only under ALL stripe locks plus the index lock (write), so a lookup
+ *     never races with an unlink; an unlinked series is freed when its
+ *     last reference goes. So a pointer a caller holds never dangles, even
+ *     across a tr_head_truncate.
+ *   - Truncation (tr_head_truncate) raises the min valid time, drops whole
+ *     chunks that end before it (series lock), then removes the series
+ *     left empty (garbage collection, as above). A sample appended between
+ *     the two steps keeps its series alive (re-checked under the series
+ *     lock during the unlink); an append through a pointer to a series
+ *     that was unlinked meanwhile goes to the series now linked under the
+ *     same labels (created if needed), so no accepted sample is lost.
+ *     Ids are never reused, so postings stay sorted.
+ *   - Callers that never truncate may ignore the references: tr_head_destroy
+ *     frees every linked series whatever its count.
  *
  * Memory per series: the series struct (104 B, open chunk embedded), its
  * label set (one allocation), its chunk bytes, a map slot, postings entries
@@ -71,24 +87,34 @@ struct tr_series;
 
 /* A head with options (NULL: defaults). NULL when out of memory. */
 struct tr_head *tr_head_create(const struct tr_head_options *opts);
-/* Frees every series. No other call may be running. NULL is allowed. */
+/* Frees every series. No other call may be running, and every series list
+ * must be finished before. NULL is allowed. */
 void tr_head_destroy(struct tr_head *h);
 
 /*
  * Finds the series with labels ls (borrowed) or creates it (copying ls).
- * *out is valid until tr_head_destroy; *created (may be NULL) says which.
+ * *out carries a reference (see the lifetime rules above: release it with
+ * tr_head_series_release); *created (may be NULL) says which.
  * Returns TR_OK, TR_ELIMIT (max_series reached), TR_ENOMEM.
  */
 int tr_head_get_or_create(struct tr_head *h, const struct tr_labels *ls,
                           struct tr_series **out, bool *created,
                           struct tr_err *err);
 
-/* The series with labels ls, or NULL when there is none. */
+/* The series with labels ls (with a reference), or NULL when there is
+ * none. */
 struct tr_series *tr_head_get(struct tr_head *h, const struct tr_labels *ls);
 
+/* Drops a reference taken by tr_head_get or tr_head_get_or_create; frees
+ * s if it was garbage collected and this was the last one. NULL is
+ * allowed. */
+void tr_head_series_release(struct tr_head *h, struct tr_series *s);
+
 /*
- * Appends (t ms, v) to s. A sample with the timestamp and bit-identical
- * value of the last one is accepted and ignored, as Prometheus does.
+ * Appends (t ms, v) to s (the caller holds a reference). A sample with the
+ * timestamp and bit-identical value of the last one is accepted and
+ * ignored, as Prometheus does. If s was garbage collected meanwhile the
+ * sample goes to the series linked under the same labels.
  * Returns TR_OK, or TR_EINVAL with *reject (may be NULL) saying why and
  * err "cannot append sample: out of order (t=..., last=...)"; TR_ENOMEM.
  */
@@ -103,9 +129,30 @@ const char *tr_append_reject_name(enum tr_append_reject r);
 void tr_head_set_min_valid_time(struct tr_head *h, int64_t t);
 int64_t tr_head_min_valid_time(const struct tr_head *h);
 
+/* What tr_head_truncate removed. */
+struct tr_head_truncation {
+    uint64_t chunks_removed;
+    uint64_t series_removed;
+};
+
+/*
+ * Truncates the head below t (ms), typically after the samples before t
+ * were written to a block: raises the min valid time to t (never lowers
+ * it), drops every chunk whose last sample is before t (a chunk
+ * straddling t stays whole: readers filter by time), then removes the
+ * series left without samples from the map and the index (garbage
+ * collection; see the lifetime rules above). Safe while other threads
+ * append, create and read; one truncation runs at a time. out (may be
+ * NULL) says what went. TR_OK or TR_ENOMEM (chunks may be dropped, series
+ * not collected; the next call retries).
+ */
+int tr_head_truncate(struct tr_head *h, int64_t t,
+                     struct tr_head_truncation *out, struct tr_err *err);
+
 /* Label set of s (borrowed; lives as long as the head). */
 const struct tr_labels *tr_series_labels(const struct tr_series *s);
-/* Id of s in the index (dense, from 0, in creation order). */
+/* Id of s in the index (from 0, increasing in creation order, never
+ * reused after garbage collection). */
 uint32_t tr_series_id(const struct tr_series *s);
 /* The head's hash of its labels (tr_labels_hash unless overridden). */
 uint64_t tr_series_hash(const struct tr_series *s);
@@ -115,13 +162,17 @@ bool tr_series_time_range(const struct tr_series *s, int64_t *min_t,
 
 /* ---- selecting series ------------------------------------------------- */
 
-/* A list of series pointers in caller storage; zeroed is empty. */
+/* A list of series pointers in caller storage; zeroed is empty. The list
+ * holds a reference to each series (valid until tr_series_list_fini or the
+ * next select into it), so it must be finished before tr_head_destroy. */
 struct tr_series_list {
     struct tr_series **series;
     size_t len;
     size_t cap;
+    struct tr_head *head; /* private: whose references the list holds */
 };
 
+/* Releases the references and frees the array. */
 void tr_series_list_fini(struct tr_series_list *l);
 
 /*
@@ -210,8 +261,11 @@ struct tr_head_stats {
     uint64_t rejected_duplicate;
     uint64_t rejected_too_old;
     uint64_t memory_bytes; /* series, labels, chunks, map, index */
-    int64_t min_time;      /* over all samples; INT64_MAX when empty */
-    int64_t max_time;      /* INT64_MIN when empty */
+    /* Over the samples in the head (a lower bound: exact except briefly
+     * during a truncation); INT64_MAX when empty. */
+    int64_t min_time;
+    /* Highest sample time ever appended; INT64_MIN before the first. */
+    int64_t max_time;
 };
 
 void tr_head_stats(struct tr_head *h, struct tr_head_stats *out);

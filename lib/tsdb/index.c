@@ -49,6 +49,7 @@ struct name_entry {
     uint32_t values_cap;
     uint32_t values_count;
     size_t series; /* sum of the values' postings lengths */
+    bool dirty;    /* tr_index_remove: a removed series has this name */
 };
 
 struct pool_block {
@@ -65,6 +66,8 @@ struct tr_index {
     struct plist all;
     struct pool_block *pool;
     size_t memory;
+    size_t values_total; /* value entries in all tables */
+    size_t values_live;  /* of which with a non-empty postings list */
     uint32_t last_id;
     bool any;
 };
@@ -393,6 +396,7 @@ value_get_or_add(struct tr_index *ix, struct name_entry *ne, const char *s,
     e->len = (uint32_t)n;
     e->hash = h;
     ne->values_count++;
+    ix->values_total++;
     return e;
 }
 
@@ -408,12 +412,10 @@ tr_index_create(void)
     return ix;
 }
 
-void
-tr_index_destroy(struct tr_index *ix)
+/* Frees the tables, postings and pool of ix, not ix itself. */
+static void
+destroy_tables(struct tr_index *ix)
 {
-    if (ix == NULL) {
-        return;
-    }
     for (uint32_t i = 0; i < ix->names_cap; i++) {
         struct name_entry *ne = &ix->names[i];
         for (uint32_t j = 0; j < ne->values_cap; j++) {
@@ -428,6 +430,15 @@ tr_index_destroy(struct tr_index *ix)
         tr_free(ix->pool);
         ix->pool = next;
     }
+}
+
+void
+tr_index_destroy(struct tr_index *ix)
+{
+    if (ix == NULL) {
+        return;
+    }
+    destroy_tables(ix);
     tr_free(ix);
 }
 
@@ -478,6 +489,9 @@ tr_index_add(struct tr_index *ix, uint32_t id, const struct tr_labels *ls,
     }
     /* Phase 2 cannot fail. */
     for (k = 0; k < n; k++) {
+        if (entries[k]->ids.len == 0) {
+            ix->values_live++;
+        }
         plist_push(&entries[k]->ids, id);
         names[k]->series++;
     }
@@ -497,6 +511,156 @@ done:
                    (unsigned)id);
     }
     return rc;
+}
+
+/* ==== remove and compact =============================================== */
+
+/* True when sorted ids[0..n) holds x. */
+static bool
+ids_contain(const uint32_t *ids, size_t n, uint32_t x)
+{
+    size_t i = lower_bound(ids, 0, n, x);
+    return i < n && ids[i] == x;
+}
+
+/* Drops the ids of p found in ids[0..n); returns how many were dropped. */
+static uint32_t
+plist_filter(struct plist *p, const uint32_t *ids, size_t n)
+{
+    uint32_t *v = plist_ids(p);
+    if (p->len == 0 || v[p->len - 1] < ids[0] || v[0] > ids[n - 1]) {
+        return 0;
+    }
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < p->len; i++) {
+        if (!ids_contain(ids, n, v[i])) {
+            v[k++] = v[i];
+        }
+    }
+    uint32_t dropped = p->len - k;
+    p->len = k;
+    return dropped;
+}
+
+/*
+ * Rebuilds the tables and the string pool with only the values (and
+ * names) that still have series. Builds the new tables first and moves
+ * the postings lists last, so running out of memory leaves ix unchanged.
+ */
+static void
+compact(struct tr_index *ix)
+{
+    struct tr_index nx = {0};
+    nx.memory = sizeof(nx);
+    for (uint32_t i = 0; i < ix->names_cap; i++) {
+        struct name_entry *ne = &ix->names[i];
+        if (ne->str == NULL || ne->series == 0) {
+            continue;
+        }
+        struct name_entry *nn = name_get_or_add(&nx, ne->str, ne->len);
+        if (nn == NULL) {
+            goto fail;
+        }
+        for (uint32_t j = 0; j < ne->values_cap; j++) {
+            struct value_entry *ve = &ne->values[j];
+            if (ve->str != NULL && ve->ids.len > 0 &&
+                value_get_or_add(&nx, nn, ve->str, ve->len) == NULL) {
+                goto fail;
+            }
+        }
+    }
+    /* Cannot fail from here: move the postings lists over. */
+    size_t postings_mem = 0;
+    for (uint32_t i = 0; i < ix->names_cap; i++) {
+        struct name_entry *ne = &ix->names[i];
+        if (ne->str == NULL) {
+            continue;
+        }
+        struct name_entry *nn =
+            ne->series > 0 ? name_find(&nx, ne->str, ne->len) : NULL;
+        for (uint32_t j = 0; j < ne->values_cap; j++) {
+            struct value_entry *ve = &ne->values[j];
+            if (ve->str == NULL) {
+                continue;
+            }
+            if (nn != NULL && ve->ids.len > 0) {
+                struct value_entry *nv = value_find(nn, ve->str, ve->len);
+                nv->ids = ve->ids;
+                if (ve->ids.cap > INLINE_IDS) {
+                    postings_mem += ve->ids.cap * sizeof(uint32_t);
+                }
+            } else {
+                plist_fini(&ve->ids);
+            }
+        }
+        if (nn != NULL) {
+            nn->series = ne->series;
+        }
+        tr_free(ne->values);
+    }
+    tr_free(ix->names);
+    while (ix->pool != NULL) {
+        struct pool_block *next = ix->pool->next;
+        tr_free(ix->pool);
+        ix->pool = next;
+    }
+    if (ix->all.cap > INLINE_IDS) {
+        postings_mem += ix->all.cap * sizeof(uint32_t);
+    }
+    ix->names = nx.names;
+    ix->names_cap = nx.names_cap;
+    ix->names_count = nx.names_count;
+    ix->pool = nx.pool;
+    ix->memory = nx.memory + postings_mem;
+    ix->values_total = nx.values_total;
+    ix->values_live = nx.values_total;
+    return;
+fail:
+    destroy_tables(&nx);
+}
+
+void
+tr_index_remove(struct tr_index *ix, const uint32_t *ids,
+                const struct tr_labels *const *ls, size_t n)
+{
+    if (n == 0) {
+        return;
+    }
+    /* Mark the names involved, then filter each of their lists once. */
+    for (size_t i = 0; i < n; i++) {
+        struct tr_labels_iter it;
+        struct tr_label l;
+        tr_labels_iter_init(&it, ls[i]);
+        while (tr_labels_iter_next(&it, &l)) {
+            struct name_entry *ne = name_find(ix, l.name, l.name_len);
+            if (ne != NULL) {
+                ne->dirty = true;
+            }
+        }
+    }
+    for (uint32_t i = 0; i < ix->names_cap; i++) {
+        struct name_entry *ne = &ix->names[i];
+        if (ne->str == NULL || !ne->dirty) {
+            continue;
+        }
+        ne->dirty = false;
+        for (uint32_t j = 0; j < ne->values_cap; j++) {
+            struct value_entry *ve = &ne->values[j];
+            if (ve->str == NULL || ve->ids.len == 0) {
+                continue;
+            }
+            uint32_t dropped = plist_filter(&ve->ids, ids, n);
+            ne->series -= dropped;
+            if (dropped > 0 && ve->ids.len == 0) {
+                ix->values_live--;
+            }
+        }
+    }
+    plist_filter(&ix->all, ids, n);
+    size_t dead = ix->values_total - ix->values_live;
+    if (dead >= 1024 && dead > ix->values_live) {
+        compact(ix);
+    }
 }
 
 size_t

@@ -6,12 +6,19 @@
  * empty string (see tr_index_select).
  *
  * Ids are uint32 and must be added in increasing order (the head hands them
- * out from a counter), which keeps every postings list sorted by appending.
- * Strings live once in the index (an append-only string pool); postings of
- * one or two ids are stored inline.
+ * out from a counter and never reuses one), which keeps every postings list
+ * sorted by appending. Strings live once in the index (a string pool);
+ * postings of one or two ids are stored inline.
+ *
+ * Removal (tr_index_remove, used by the head's series garbage collection)
+ * filters the postings of the affected label names in one pass. Values
+ * left without series stay as empty entries (queries skip them, a new
+ * series with that value reuses them) until they are the majority; then
+ * the index rebuilds its tables and string pool without them, so memory
+ * follows the live series under churn.
  *
  * Not thread-safe: the head guards its index with a reader/writer lock
- * (readers: select and the label queries; writer: add).
+ * (readers: select and the label queries; writers: add and remove).
  */
 #ifndef TR_TSDB_INDEX_H
 #define TR_TSDB_INDEX_H
@@ -82,7 +89,17 @@ void tr_index_destroy(struct tr_index *ix);
 int tr_index_add(struct tr_index *ix, uint32_t id, const struct tr_labels *ls,
                  struct tr_err *err);
 
-/* Number of series added. */
+/*
+ * Removes the n series ids[0..n) (strictly ascending) that were added with
+ * label sets ls[0..n) (borrowed): their ids leave every postings list.
+ * Ids not in the index are ignored. Cannot fail; when many values are
+ * left empty it compacts the index (skipped silently if out of memory).
+ * Cost: one pass over the postings of the label names involved.
+ */
+void tr_index_remove(struct tr_index *ix, const uint32_t *ids,
+                     const struct tr_labels *const *ls, size_t n);
+
+/* Number of series in the index (added and not removed). */
 size_t tr_index_series_count(const struct tr_index *ix);
 
 /* Bytes the index holds (tables, postings, strings) for memory metrics. */
