@@ -94,7 +94,11 @@ http_status() {
 }
 
 body_contains() { # URL TEXT
-  curl -s "$1" | grep -qF -- "$2"
+  # Read the whole body first: with pipefail, grep -q leaving early would
+  # fail curl on a broken pipe whenever the body is large.
+  local body
+  body=$(curl -s "$1")
+  grep -qF -- "$2" <<<"$body"
 }
 
 # finish: prints the closing line and exits non-zero on any failure.
