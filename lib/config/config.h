@@ -93,6 +93,11 @@ struct tr_config {
         char *wal_dir;
         char *wal_sync; /* always | group | interval */
         int64_t wal_sync_interval_ns;
+        int64_t block_duration_ns;
+        int64_t cut_interval_ns;
+        int64_t retain_cut_data_ns;
+        int64_t flush_idle_timeout_ns; /* 0: off */
+        bool flush_on_shutdown;
     } ingester;
 
     struct {

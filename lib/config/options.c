@@ -135,6 +135,29 @@ const struct tr_config_option tr_config_options[] = {
         "can lose the last interval on power loss)."),
     OPT("ingester.wal_sync_interval", DURATION, ingester.wal_sync_interval_ns,
         "100ms", NULL, "Sync period when wal_sync is interval."),
+    OPT("ingester.block_duration", DURATION, ingester.block_duration_ns,
+        "2h", NULL,
+        "Time range of the blocks cut from the heads (aligned: [k*d, "
+        "(k+1)*d)). A tenant's oldest complete range is cut once its head "
+        "spans more than 1.5 times this."),
+    OPT("ingester.cut_interval", DURATION, ingester.cut_interval_ns, "30s",
+        NULL, "How often the heads are checked for blocks to cut (and the "
+        "WAL truncated after them)."),
+    OPT("ingester.retain_cut_data", DURATION, ingester.retain_cut_data_ns,
+        "2m", NULL,
+        "How long samples stay in the head after their block was uploaded, "
+        "so queriers (which list blocks every "
+        "querier.block_list_refresh_interval) always find them in one place "
+        "or the other. Keep it above that interval."),
+    OPT("ingester.flush_idle_timeout", DURATION,
+        ingester.flush_idle_timeout_ns, "1h", NULL,
+        "A tenant whose head received no sample for this long is flushed "
+        "whole into blocks (so its WAL records can go). 0 disables it."),
+    OPT("ingester.flush_on_shutdown", BOOL, ingester.flush_on_shutdown,
+        "true", NULL,
+        "Cut everything the heads hold into blocks when the ingester stops "
+        "(the WAL keeps the data anyway; this hands it over to object "
+        "storage)."),
 
     OPT("limits.ingestion_rate", INT, limits.ingestion_rate, "1000000", NULL,
         "Samples per second each tenant may push (a token bucket refilled "

@@ -5,8 +5,10 @@
  */
 #include "ingester.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app/server.h"
@@ -49,6 +51,31 @@ handle_status(struct tr_rpc_call *call, const struct tr_rpc_request *req,
     tr_rpc_call_reply_take(call, out, len);
 }
 
+/* Creates the directories above path (the log creates only its own), as
+ * with an S3 store nothing else creates common.path_prefix. */
+static int
+make_parent_dirs(const char *path, struct tr_err *err)
+{
+    char dir[4096];
+    int n = snprintf(dir, sizeof(dir), "%s", path);
+    if (n < 0 || (size_t)n >= sizeof(dir)) {
+        return tr_err_set(err, TR_EINVAL, "cannot open WAL %s: path too long",
+                          path);
+    }
+    for (char *p = dir + 1; *p != '\0'; p++) {
+        if (*p != '/') {
+            continue;
+        }
+        *p = '\0';
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+            return tr_err_set(err, TR_EIO, "cannot create directory %s: %s",
+                              dir, strerror(errno));
+        }
+        *p = '/';
+    }
+    return TR_OK;
+}
+
 static int
 metrics_init(struct ingester *ing, struct tr_err *err)
 {
@@ -79,10 +106,31 @@ metrics_init(struct ingester *ing, struct tr_err *err)
     ing->wal_replayed_records =
         tr_counter_register(r, "tr_ingester_wal_replayed_records_total",
                             "WAL records applied by the replay at start.", err);
+    ing->blocks_cut = tr_counter_vec_register(
+        r, "tr_ingester_blocks_cut_total",
+        "Blocks cut from the heads and uploaded to object storage.", tenant, 1,
+        err);
+    ing->min_valid_time = tr_gauge_vec_register(
+        r, "tr_ingester_head_min_valid_time_seconds",
+        "Samples older than this are refused (they are in blocks).", tenant,
+        1, err);
+    ing->upload_failures = tr_counter_register(
+        r, "tr_ingester_block_upload_failures_total",
+        "Blocks that could not be built or uploaded (retried next round).",
+        err);
+    ing->wal_truncations = tr_counter_register(
+        r, "tr_ingester_wal_truncations_total",
+        "Times the WAL was truncated after its records went to blocks.", err);
+    ing->wal_first_position = tr_gauge_register(
+        r, "tr_ingester_wal_first_position",
+        "Position of the oldest record kept in the WAL.", err);
     if (ing->appended_samples == NULL || ing->appended_exemplars == NULL ||
         ing->discarded == NULL || ing->memory_series == NULL ||
         ing->wal_records == NULL || ing->wal_bytes == NULL ||
-        ing->wal_replay_seconds == NULL || ing->wal_replayed_records == NULL) {
+        ing->wal_replay_seconds == NULL || ing->wal_replayed_records == NULL ||
+        ing->blocks_cut == NULL || ing->min_valid_time == NULL ||
+        ing->upload_failures == NULL || ing->wal_truncations == NULL ||
+        ing->wal_first_position == NULL) {
         return err != NULL ? err->code : TR_ENOMEM;
     }
     return TR_OK;
@@ -92,7 +140,7 @@ static bool
 ingester_ready(void *state)
 {
     struct ingester *ing = state;
-    return atomic_load(&ing->ready);
+    return atomic_load(&ing->ready) && !atomic_load(&ing->shut_down);
 }
 
 static void
@@ -102,11 +150,16 @@ ingester_destroy(struct ingester *ing)
         return;
     }
     ingester_replay_join(ing);
+    ingester_cutter_stop(ing);
     ingester_tenants_destroy(ing);
     tr_kv_log_close(ing->wal);
+    tr_free(ing->recs);
     pthread_rwlock_destroy(&ing->tenants_lock);
     pthread_mutex_destroy(&ing->seq_lock);
     pthread_cond_destroy(&ing->seq_cond);
+    pthread_mutex_destroy(&ing->cut_lock);
+    pthread_mutex_destroy(&ing->cutter_lock);
+    pthread_cond_destroy(&ing->cutter_cond);
     tr_free(ing);
 }
 
@@ -123,7 +176,25 @@ ingester_start(struct tr_app *app, void **state, struct tr_err *err)
     pthread_rwlock_init(&ing->tenants_lock, NULL);
     pthread_mutex_init(&ing->seq_lock, NULL);
     pthread_cond_init(&ing->seq_cond, NULL);
+    pthread_mutex_init(&ing->cut_lock, NULL);
+    pthread_mutex_init(&ing->cutter_lock, NULL);
+    pthread_cond_init(&ing->cutter_cond, NULL);
     ing->store = tr_storage_of(app);
+    if (cfg->ingester.block_duration_ns < TR_NS_PER_MS ||
+        cfg->ingester.cut_interval_ns <= 0 ||
+        cfg->ingester.retain_cut_data_ns < 0 ||
+        cfg->ingester.flush_idle_timeout_ns < 0) {
+        tr_err_set(err, TR_EINVAL,
+                   "invalid ingester options: block_duration must be at "
+                   "least 1ms, cut_interval positive, retain_cut_data "
+                   "and flush_idle_timeout not negative");
+        goto fail;
+    }
+    ing->block_ms = cfg->ingester.block_duration_ns / TR_NS_PER_MS;
+    ing->cut_interval_ns = cfg->ingester.cut_interval_ns;
+    ing->retain_ns = cfg->ingester.retain_cut_data_ns;
+    ing->idle_flush_ns = cfg->ingester.flush_idle_timeout_ns;
+    ing->flush_on_shutdown = cfg->ingester.flush_on_shutdown;
     if (cfg->limits.max_series_per_tenant < 0 ||
         cfg->limits.max_exemplars_per_tenant < 0) {
         tr_err_set(err, TR_EINVAL,
@@ -150,6 +221,9 @@ ingester_start(struct tr_app *app, void **state, struct tr_err *err)
         TR_OK) {
         goto fail;
     }
+    if (make_parent_dirs(cfg->ingester.wal_dir, err) != TR_OK) {
+        goto fail;
+    }
     ing->wal = tr_kv_log_open(cfg->ingester.wal_dir, &wal_opts, err);
     if (ing->wal == NULL) {
         goto fail;
@@ -167,19 +241,12 @@ ingester_start(struct tr_app *app, void **state, struct tr_err *err)
         tr_rpc_server_handle(rpc, "ingester.PushMetrics", ingester_handle_push,
                              ing, err) != TR_OK ||
         ingester_read_register(ing, rpc, err) != TR_OK ||
-        tr_http_route(http, TR_HTTP_GET | TR_HTTP_POST, "/flush",
-                      tr_server_not_implemented,
-                      (void *)"flush (cutting blocks)", err) != TR_OK ||
-        tr_http_route(http, TR_HTTP_GET | TR_HTTP_POST, "/ingester/flush",
-                      tr_server_not_implemented,
-                      (void *)"flush (cutting blocks)", err) != TR_OK ||
-        tr_http_route(http, TR_HTTP_GET | TR_HTTP_POST, "/ingester/shutdown",
-                      tr_server_not_implemented,
-                      (void *)"ingester shutdown (flush, then stop)",
-                      err) != TR_OK) {
+        ingester_blocks_register(ing, http, err) != TR_OK) {
         goto fail;
     }
-    if (ingester_replay_start(ing, err) != TR_OK) {
+    tr_gauge_set(ing->wal_first_position, (double)first);
+    if (ingester_replay_start(ing, err) != TR_OK ||
+        ingester_cutter_start(ing, err) != TR_OK) {
         goto fail;
     }
     *state = ing;
@@ -192,7 +259,22 @@ fail:
 static void
 ingester_stop(struct tr_app *app, void *state)
 {
-    ingester_destroy(state);
+    struct ingester *ing = state;
+    ingester_replay_join(ing);
+    ingester_cutter_stop(ing);
+    if (ing->flush_on_shutdown && atomic_load(&ing->ready)) {
+        struct tr_err err;
+        tr_err_clear(&err);
+        int64_t start = tr_mono_ns();
+        if (ingester_cut_all(ing, true, &err) != TR_OK) {
+            tr_log_error("cannot flush at shutdown (the WAL keeps the data)",
+                         "err=\"%s\"", err.msg);
+        } else {
+            tr_log_info("flushed heads to blocks at shutdown", "took_ms=%lld",
+                        (long long)((tr_mono_ns() - start) / TR_NS_PER_MS));
+        }
+    }
+    ingester_destroy(ing);
 }
 
 static const char *const ingester_deps[] = {"server", "storage", NULL};

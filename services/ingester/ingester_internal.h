@@ -9,6 +9,27 @@
  * than the live process did. Pushes append to the WAL concurrently (group
  * commit: one fsync for many pushes), then each waits for its position's
  * turn and applies its record; applying is fast next to an fsync.
+ *
+ * Blocks (blocks.c): every cut_interval each tenant's head is cut into
+ * blocks of block_duration (aligned ranges [k*d, (k+1)*d)) once it holds
+ * more than 1.5*d of data. A cut of [lo, hi) for tenant T:
+ *   1. appends a min-valid marker record (T, hi) to the WAL; applied
+ *      through the sequencer like a push, it sets T's head min valid time
+ *      to hi, so from that WAL position on samples below hi are refused
+ *      (live and on replay alike) and the head holds every sample below
+ *      hi that will ever be accepted;
+ *   2. builds the block from the head and uploads it;
+ *   3. persists hi as T's "in blocks below" time in the WAL's meta store
+ *      (replay starts every tenant's head at it, dropping samples that
+ *      are in blocks);
+ *   4. truncates the head below hi (chunks, then empty series) once
+ *      retain_cut_data has passed, so queriers that list blocks
+ *      periodically find the samples in the head or in the block.
+ * If the upload fails, the head keeps the data (its min valid time is
+ * already hi) and the next round retries [lo, hi). WAL truncation: each
+ * applied record is remembered (position, tenant, max sample time; a
+ * marker counts as hi - 1); after a round the longest prefix of records
+ * whose time is below their tenant's persisted time is deleted.
  */
 #ifndef TR_SVC_INGESTER_INTERNAL_H
 #define TR_SVC_INGESTER_INTERNAL_H
@@ -28,6 +49,7 @@ struct tr_err;
 struct tr_gauge;
 struct tr_gauge_vec;
 struct tr_head;
+struct tr_http_server;
 struct tr_kv_log;
 struct tr_labels;
 struct tr_objstore;
@@ -46,9 +68,10 @@ struct ingester_metadata {
     char *unit;
 };
 
-/* One stored exemplar; series stays valid while the head lives. */
+/* One stored exemplar with a copy of its series' labels (series may be
+ * garbage collected from the head). */
 struct ingester_exemplar {
-    struct tr_series *series;
+    struct tr_labels *series;
     struct tr_labels *labels;
     double value;
     int64_t t;
@@ -57,7 +80,13 @@ struct ingester_exemplar {
 struct ingester_tenant {
     char id[INGESTER_TENANT_MAX + 1];
     struct tr_head *head;
-    atomic_int_fast64_t series; /* created in the head */
+    /* Samples below this time are in object storage (persisted in the WAL
+     * meta store); INT64_MIN before the first cut. */
+    _Atomic int64_t in_blocks_below;
+    _Atomic int64_t last_append_ns; /* monotonic; idle flush */
+    /* Head truncation waiting for retain_cut_data (cut_lock guards). */
+    int64_t truncate_below; /* INT64_MIN: none */
+    int64_t truncate_at_ns; /* monotonic */
 
     pthread_mutex_t lock;           /* guards metadata and exemplars */
     struct ingester_metadata *meta; /* sorted by family */
@@ -72,6 +101,15 @@ struct ingester_tenant {
     struct tr_counter *appended;
     struct tr_counter *exemplars_appended;
     struct tr_gauge *memory_series;
+    struct tr_counter *blocks_cut;
+    struct tr_gauge *min_valid_time;
+};
+
+/* One applied WAL record, for WAL truncation. */
+struct ingester_wal_rec {
+    uint64_t pos;
+    struct ingester_tenant *tenant; /* NULL: no data (skipped record) */
+    int64_t max_t; /* highest sample time; INT64_MIN: none */
 };
 
 struct ingester {
@@ -81,6 +119,11 @@ struct ingester {
     struct tr_objstore *store;     /* NULL without the storage module */
     int64_t max_series_per_tenant; /* 0: no limit */
     int64_t max_exemplars_per_tenant;
+    int64_t block_ms;         /* ingester.block_duration */
+    int64_t cut_interval_ns;  /* ingester.cut_interval */
+    int64_t retain_ns;        /* ingester.retain_cut_data */
+    int64_t idle_flush_ns;    /* ingester.flush_idle_timeout; 0: off */
+    bool flush_on_shutdown;
 
     pthread_rwlock_t tenants_lock;
     struct ingester_tenant **tenants; /* sorted by id */
@@ -92,9 +135,25 @@ struct ingester {
     pthread_cond_t seq_cond;
     uint64_t apply_next;
     bool wal_broken; /* an append failed: RocksDB refuses more writes */
+    /* Applied records not yet truncated, oldest first (a ring); guarded
+     * by seq_lock (the replay fills it before pushes start). */
+    struct ingester_wal_rec *recs;
+    size_t recs_cap;
+    size_t recs_start;
+    size_t recs_len;
+    bool recs_lost; /* out of memory once: never truncate the WAL again */
+
+    /* Cutting (blocks.c): one cut at a time (cutter thread, /flush). */
+    pthread_mutex_t cut_lock;
+    pthread_mutex_t cutter_lock; /* guards cutter_stop with cutter_cond */
+    pthread_cond_t cutter_cond;
+    bool cutter_stop;
+    bool cutter_started;
+    pthread_t cutter_thread;
 
     atomic_bool ready;    /* WAL replayed */
     atomic_bool stopping; /* module stopping: replay gives up */
+    atomic_bool shut_down; /* /ingester/shutdown: refuse everything */
     bool replay_started;
     pthread_t replay_thread;
     char replay_error[512]; /* why the replay failed (stays not ready) */
@@ -108,6 +167,11 @@ struct ingester {
     struct tr_counter *wal_bytes;
     struct tr_gauge *wal_replay_seconds;
     struct tr_counter *wal_replayed_records;
+    struct tr_counter_vec *blocks_cut;      /* {tenant} */
+    struct tr_gauge_vec *min_valid_time;    /* {tenant} */
+    struct tr_counter *upload_failures;
+    struct tr_counter *wal_truncations;
+    struct tr_gauge *wal_first_position;
 };
 
 /* ---- tenants.c ---------------------------------------------------------- */
@@ -123,13 +187,21 @@ struct ingester_tenant *ingester_tenant_get(struct ingester *ing,
 void ingester_tenants_destroy(struct ingester *ing);
 /* Series in every head. */
 int64_t ingester_series_total(struct ingester *ing);
+/* Series in t's head (also sets its memory_series gauge). */
+int64_t ingester_tenant_series(struct ingester_tenant *t);
+/* Snapshot of the tenants (they live as long as the ingester): a
+ * tr_malloc'd array the caller frees, or NULL with *n = 0. */
+struct ingester_tenant **ingester_tenants_list(struct ingester *ing,
+                                               size_t *n);
 
 /* Stores m as the latest metadata of its family. TR_OK or TR_ENOMEM. */
 int ingester_tenant_put_metadata(struct ingester_tenant *t,
                                  const Prometheus__MetricMetadata *m);
-/* Adds an exemplar of series s to the ring (dropping the oldest when
- * full; nothing when the ring has no room at all). ex's labels copied. */
-int ingester_tenant_put_exemplar(struct ingester_tenant *t, struct tr_series *s,
+/* Adds an exemplar of the series with labels series to the ring (dropping
+ * the oldest when full; nothing when the ring has no room at all). Both
+ * label sets are copied. */
+int ingester_tenant_put_exemplar(struct ingester_tenant *t,
+                                 const struct tr_labels *series,
                                  const Prometheus__Exemplar *ex);
 
 /* ---- push.c ---------------------------------------------------------------
@@ -143,6 +215,7 @@ struct ingester_apply_result {
     int64_t exemplars;
     size_t nerrors;
     char *errors[8]; /* first messages (tr_malloc'd) */
+    struct ingester_tenant *tenant; /* the push's tenant once applied */
 };
 
 void ingester_apply_result_fini(struct ingester_apply_result *r);
@@ -162,6 +235,31 @@ int ingester_apply_push(struct ingester *ing,
                         int64_t max_series, struct ingester_apply_result *out,
                         struct tr_err *err);
 
+/* The min-valid marker record: format byte, the time (8 bytes, big
+ * endian, two's complement), then the tenant id. */
+#define INGESTER_WAL_MIN_VALID_V1 0x02
+
+/* Highest sample timestamp of a push; INT64_MIN when it has none. */
+int64_t ingester_push_max_time(const Trident__Ingester__PushMetricsRequest *r);
+
+/* Applies a min-valid marker: raises tenant's head min valid time to t. */
+int ingester_apply_min_valid(struct ingester *ing, const char *tenant,
+                             int64_t t, struct ingester_tenant **out,
+                             struct tr_err *err);
+
+/* Remembers an applied record for WAL truncation (seq_lock held, or the
+ * replay before pushes start). */
+void ingester_track_record(struct ingester *ing, uint64_t pos,
+                           struct ingester_tenant *t, int64_t max_t);
+
+/*
+ * Appends a min-valid marker for tenant t at time hi to the WAL and
+ * applies it in WAL order (through the sequencer). TR_OK, or the WAL's
+ * error (TR_EUNAVAIL when an earlier append failed).
+ */
+int ingester_write_min_valid(struct ingester *ing, struct ingester_tenant *t,
+                             int64_t hi, struct tr_err *err);
+
 /* The ingester.PushMetrics handler (arg: struct ingester *). */
 void ingester_handle_push(struct tr_rpc_call *call,
                           const struct tr_rpc_request *req, void *arg);
@@ -174,6 +272,28 @@ void ingester_handle_push(struct tr_rpc_call *call,
 int ingester_replay_start(struct ingester *ing, struct tr_err *err);
 /* Waits for the replay thread (asking it to stop first). */
 void ingester_replay_join(struct ingester *ing);
+
+/* ---- blocks.c -------------------------------------------------------------
+ */
+
+/* Meta-store key of the tenants' in-blocks-below times. */
+#define INGESTER_META_IN_BLOCKS "ingester.in_blocks_below"
+
+/* Loads the persisted in-blocks-below times into the tenants (creating
+ * them) and their heads' min valid times. Before the replay. */
+int ingester_blocks_load(struct ingester *ing, struct tr_err *err);
+/* Starts the cutter thread (after the replay, from the replay thread). */
+int ingester_cutter_start(struct ingester *ing, struct tr_err *err);
+/* Stops and joins the cutter thread. */
+void ingester_cutter_stop(struct ingester *ing);
+/*
+ * Cuts every tenant's head: everything (flush) or the complete ranges
+ * due. Then truncates the WAL. TR_OK, or the first error (others go on).
+ */
+int ingester_cut_all(struct ingester *ing, bool flush, struct tr_err *err);
+/* Registers /flush, /ingester/flush and /ingester/shutdown. */
+int ingester_blocks_register(struct ingester *ing, struct tr_http_server *http,
+                             struct tr_err *err);
 
 /* ---- read.c ---------------------------------------------------------------
  */

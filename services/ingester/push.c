@@ -76,6 +76,34 @@ reason_of(enum tr_append_reject r)
     }
 }
 
+int64_t
+ingester_push_max_time(const Trident__Ingester__PushMetricsRequest *r)
+{
+    int64_t max_t = INT64_MIN;
+    for (size_t i = 0; i < r->n_timeseries; i++) {
+        const Prometheus__TimeSeries *ts = r->timeseries[i];
+        for (size_t k = 0; k < ts->n_samples; k++) {
+            if (ts->samples[k]->timestamp > max_t) {
+                max_t = ts->samples[k]->timestamp;
+            }
+        }
+    }
+    return max_t;
+}
+
+/* True when no sample of ts is at or after min_valid (and it has some):
+ * its series is then not created at all. */
+static bool
+all_too_old(const Prometheus__TimeSeries *ts, int64_t min_valid)
+{
+    for (size_t k = 0; k < ts->n_samples; k++) {
+        if (ts->samples[k]->timestamp >= min_valid) {
+            return false;
+        }
+    }
+    return ts->n_samples > 0;
+}
+
 int
 ingester_apply_push(struct ingester *ing,
                     const Trident__Ingester__PushMetricsRequest *req,
@@ -86,6 +114,9 @@ ingester_apply_push(struct ingester *ing,
     if (t == NULL) {
         return err != NULL ? err->code : TR_ENOMEM;
     }
+    out->tenant = t;
+    int64_t min_valid = tr_head_min_valid_time(t->head);
+    bool created_any = false;
     int64_t rejected[REJ_COUNT] = {0};
     struct tr_label *pairs = NULL;
     size_t cap_pairs = 0;
@@ -123,9 +154,24 @@ ingester_apply_push(struct ingester *ing,
             tr_labels_destroy(ls);
             continue;
         }
+        if (all_too_old(ts, min_valid)) {
+            /* In blocks already (or too old): no series for them. */
+            rejected[REJ_TOO_OLD] += n;
+            for (size_t k = 0; k < ts->n_samples; k++) {
+                char msg[160];
+                snprintf(msg, sizeof(msg),
+                         "cannot append sample: too old (t=%lld, min "
+                         "valid=%lld)",
+                         (long long)ts->samples[k]->timestamp,
+                         (long long)min_valid);
+                add_error(out, ls, msg);
+            }
+            tr_labels_destroy(ls);
+            continue;
+        }
         struct tr_series *s = tr_head_get(t->head, ls);
         if (s == NULL) {
-            if (max_series > 0 && atomic_load(&t->series) >= max_series) {
+            if (max_series > 0 && ingester_tenant_series(t) >= max_series) {
                 rejected[REJ_SERIES_LIMIT] += n;
                 out->rejected_limit += n;
                 char msg[400];
@@ -144,10 +190,7 @@ ingester_apply_push(struct ingester *ing,
                 tr_labels_destroy(ls);
                 break;
             }
-            if (created) {
-                atomic_fetch_add(&t->series, 1);
-                tr_gauge_inc(t->memory_series);
-            }
+            created_any = created_any || created;
         }
         int64_t accepted = 0;
         for (size_t k = 0; k < ts->n_samples; k++) {
@@ -167,13 +210,21 @@ ingester_apply_push(struct ingester *ing,
         }
         out->accepted += accepted;
         for (size_t k = 0; k < ts->n_exemplars && rc == TR_OK; k++) {
-            if (ingester_tenant_put_exemplar(t, s, ts->exemplars[k]) == TR_OK) {
+            if (ingester_tenant_put_exemplar(t, ls, ts->exemplars[k]) ==
+                TR_OK) {
                 out->exemplars++;
             }
         }
+        tr_head_series_release(t->head, s);
         tr_labels_destroy(ls);
     }
     tr_free(pairs);
+    if (created_any) {
+        ingester_tenant_series(t); /* refreshes the gauge */
+    }
+    if (out->accepted > 0) {
+        atomic_store(&t->last_append_ns, tr_mono_ns());
+    }
     for (size_t i = 0; i < req->n_metadata && rc == TR_OK; i++) {
         if (ingester_tenant_put_metadata(t, req->metadata[i]) != TR_OK) {
             rc = tr_err_set(err, TR_ENOMEM, "out of memory");
@@ -245,11 +296,134 @@ reply(struct tr_rpc_call *call, const struct ingester_apply_result *res)
     tr_rpc_call_reply_take(call, out, len);
 }
 
+/* Appends one record to the WAL; on failure marks the WAL broken (the
+ * turns of later positions will not come) and returns TR_EUNAVAIL. */
+static int
+wal_append(struct ingester *ing, const void *rec, size_t len, uint64_t *pos,
+           struct tr_err *err)
+{
+    struct tr_kv_log_record r = {rec, len};
+    struct tr_err e;
+    tr_err_clear(&e);
+    if (tr_kv_log_append(ing->wal, &r, 1, pos, &e) != TR_OK) {
+        pthread_mutex_lock(&ing->seq_lock);
+        ing->wal_broken = true;
+        pthread_cond_broadcast(&ing->seq_cond);
+        pthread_mutex_unlock(&ing->seq_lock);
+        tr_log_error("cannot append to the WAL", "err=\"%s\"", e.msg);
+        return tr_err_set(err, TR_EUNAVAIL, "%s", e.msg);
+    }
+    tr_counter_inc(ing->wal_records);
+    tr_counter_add_u64(ing->wal_bytes, (uint64_t)len);
+    return TR_OK;
+}
+
+/* Takes seq_lock and waits for pos's turn; on false the lock is released
+ * (the WAL broke before pos). */
+static bool
+turn_begin(struct ingester *ing, uint64_t pos)
+{
+    pthread_mutex_lock(&ing->seq_lock);
+    if (!wait_turn(ing, pos)) {
+        pthread_mutex_unlock(&ing->seq_lock);
+        return false;
+    }
+    return true;
+}
+
+/* Hands the turn to pos + 1 and releases seq_lock. */
+static void
+turn_end(struct ingester *ing, uint64_t pos)
+{
+    ing->apply_next = pos + 1;
+    pthread_cond_broadcast(&ing->seq_cond);
+    pthread_mutex_unlock(&ing->seq_lock);
+}
+
+void
+ingester_track_record(struct ingester *ing, uint64_t pos,
+                      struct ingester_tenant *t, int64_t max_t)
+{
+    if (ing->recs_lost) {
+        return;
+    }
+    if (ing->recs_len == ing->recs_cap) {
+        size_t cap = ing->recs_cap ? ing->recs_cap * 2 : 1024;
+        struct ingester_wal_rec *v = tr_malloc(cap * sizeof(*v));
+        if (v == NULL) {
+            tr_log_error("cannot track WAL records: out of memory; the WAL "
+                         "will not be truncated until restart");
+            ing->recs_lost = true;
+            return;
+        }
+        for (size_t i = 0; i < ing->recs_len; i++) {
+            v[i] = ing->recs[(ing->recs_start + i) % ing->recs_cap];
+        }
+        tr_free(ing->recs);
+        ing->recs = v;
+        ing->recs_cap = cap;
+        ing->recs_start = 0;
+    }
+    ing->recs[(ing->recs_start + ing->recs_len) % ing->recs_cap] =
+        (struct ingester_wal_rec){pos, t, max_t};
+    ing->recs_len++;
+}
+
+int
+ingester_apply_min_valid(struct ingester *ing, const char *tenant, int64_t t,
+                         struct ingester_tenant **out, struct tr_err *err)
+{
+    struct ingester_tenant *ten = ingester_tenant_get(ing, tenant, err);
+    if (ten == NULL) {
+        return err != NULL ? err->code : TR_ENOMEM;
+    }
+    if (t > tr_head_min_valid_time(ten->head)) {
+        tr_head_set_min_valid_time(ten->head, t);
+    }
+    tr_gauge_set(ten->min_valid_time,
+                 (double)tr_head_min_valid_time(ten->head) / 1000.0);
+    *out = ten;
+    return TR_OK;
+}
+
+int
+ingester_write_min_valid(struct ingester *ing, struct ingester_tenant *t,
+                         int64_t hi, struct tr_err *err)
+{
+    size_t idlen = strlen(t->id);
+    uint8_t rec[1 + 8 + INGESTER_TENANT_MAX];
+    rec[0] = INGESTER_WAL_MIN_VALID_V1;
+    for (int i = 0; i < 8; i++) {
+        rec[1 + i] = (uint8_t)((uint64_t)hi >> (56 - 8 * i));
+    }
+    memcpy(rec + 9, t->id, idlen);
+    uint64_t pos = 0;
+    int rc = wal_append(ing, rec, 9 + idlen, &pos, err);
+    if (rc != TR_OK) {
+        return rc;
+    }
+    if (!turn_begin(ing, pos)) {
+        return tr_err_set(err, TR_EUNAVAIL,
+                          "cannot apply min valid time: the WAL failed "
+                          "before it");
+    }
+    struct ingester_tenant *same;
+    rc = ingester_apply_min_valid(ing, t->id, hi, &same, err);
+    ingester_track_record(ing, pos, t, hi - 1);
+    turn_end(ing, pos);
+    return rc;
+}
+
 void
 ingester_handle_push(struct tr_rpc_call *call,
                      const struct tr_rpc_request *rreq, void *arg)
 {
     struct ingester *ing = arg;
+    if (atomic_load(&ing->shut_down)) {
+        tr_rpc_call_fail(call, TR_EUNAVAIL,
+                         "ingester is shutting down: not accepting writes");
+        return;
+    }
     if (!atomic_load(&ing->ready)) {
         tr_rpc_call_fail(call, TR_EUNAVAIL,
                          "ingester not ready: replaying WAL");
@@ -283,37 +457,26 @@ ingester_handle_push(struct tr_rpc_call *call,
     if (rreq->len > 0) {
         memcpy(rec + hdr, rreq->payload, rreq->len);
     }
-    struct tr_kv_log_record r = {rec, hdr + rreq->len};
     struct tr_err err;
     tr_err_clear(&err);
     uint64_t pos = 0;
-    int rc = tr_kv_log_append(ing->wal, &r, 1, &pos, &err);
+    int rc = wal_append(ing, rec, hdr + rreq->len, &pos, &err);
     tr_free(rec);
     if (rc != TR_OK) {
-        pthread_mutex_lock(&ing->seq_lock);
-        ing->wal_broken = true;
-        pthread_cond_broadcast(&ing->seq_cond);
-        pthread_mutex_unlock(&ing->seq_lock);
-        tr_log_error("cannot append to the WAL", "err=\"%s\"", err.msg);
-        tr_rpc_call_fail(call, TR_EUNAVAIL, "%s", err.msg);
+        tr_rpc_call_fail(call, rc, "%s", err.msg);
         return;
     }
-    tr_counter_inc(ing->wal_records);
-    tr_counter_add_u64(ing->wal_bytes, (uint64_t)(hdr + rreq->len));
 
     struct ingester_apply_result res = {0};
-    pthread_mutex_lock(&ing->seq_lock);
-    if (!wait_turn(ing, pos)) {
-        pthread_mutex_unlock(&ing->seq_lock);
+    if (!turn_begin(ing, pos)) {
         tr_rpc_call_fail(call, TR_EUNAVAIL,
                          "cannot apply push: the WAL failed before it (the "
                          "record will be replayed at restart)");
         return;
     }
     rc = ingester_apply_push(ing, req, ing->max_series_per_tenant, &res, &err);
-    ing->apply_next = pos + 1;
-    pthread_cond_broadcast(&ing->seq_cond);
-    pthread_mutex_unlock(&ing->seq_lock);
+    ingester_track_record(ing, pos, res.tenant, ingester_push_max_time(req));
+    turn_end(ing, pos);
     if (rc != TR_OK) {
         tr_rpc_call_fail(call, rc, "%s", err.msg);
     } else {

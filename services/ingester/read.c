@@ -471,22 +471,18 @@ ex_ref_cmp(const void *a, const void *b)
 {
     const struct ingester_exemplar *x = ((const struct ex_ref *)a)->e;
     const struct ingester_exemplar *y = ((const struct ex_ref *)b)->e;
-    if (x->series != y->series) {
-        int c = tr_labels_compare(tr_series_labels(x->series),
-                                  tr_series_labels(y->series));
-        if (c != 0) {
-            return c;
-        }
+    int c = tr_labels_compare(x->series, y->series);
+    if (c != 0) {
+        return c;
     }
     return x->t < y->t ? -1 : x->t > y->t;
 }
 
 /* 1 when the series matches every matcher, 0 when not, <0 on error. */
 static int
-series_matches(const struct tr_series *s, const struct matchers *ms,
+series_matches(const struct tr_labels *ls, const struct matchers *ms,
                struct tr_err *err)
 {
-    const struct tr_labels *ls = tr_series_labels(s);
     for (size_t i = 0; i < ms->n; i++) {
         size_t nlen;
         const char *name = tr_matcher_name(ms->m[i], &nlen);
@@ -512,7 +508,7 @@ build_exemplars(struct ingester_tenant *t, const struct matchers *ms,
     }
     size_t n = 0;
     int rc = TR_OK;
-    const struct tr_series *last = NULL;
+    const struct tr_labels *last = NULL;
     int last_match = 0;
     for (size_t i = 0; i < t->ex_len; i++) {
         const struct ingester_exemplar *e =
@@ -540,7 +536,8 @@ build_exemplars(struct ingester_tenant *t, const struct matchers *ms,
     }
     for (size_t i = 0; i < n;) {
         size_t j = i;
-        while (j < n && refs[j].e->series == refs[i].e->series) {
+        while (j < n &&
+               tr_labels_equal(refs[j].e->series, refs[i].e->series)) {
             j++;
         }
         Trident__Ingester__SeriesExemplars *se = tr_arena_alloc(a, sizeof(*se));
@@ -552,7 +549,7 @@ build_exemplars(struct ingester_tenant *t, const struct matchers *ms,
         }
         trident__ingester__series_exemplars__init(se);
         se->labels =
-            labels_to_pb(a, tr_series_labels(refs[i].e->series), &se->n_labels);
+            labels_to_pb(a, refs[i].e->series, &se->n_labels);
         se->exemplars = exs;
         for (size_t k = i; k < j; k++) {
             Prometheus__Exemplar *ex = tr_arena_alloc(a, sizeof(*ex));

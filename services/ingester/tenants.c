@@ -56,6 +56,7 @@ tenant_destroy(struct ingester_tenant *t)
     }
     tr_free(t->meta);
     for (size_t i = 0; i < t->ex_len; i++) {
+        tr_labels_destroy(t->ex[(t->ex_start + i) % t->cap_ex].series);
         tr_labels_destroy(t->ex[(t->ex_start + i) % t->cap_ex].labels);
     }
     tr_free(t->ex);
@@ -97,6 +98,8 @@ ingester_tenant_get(struct ingester *ing, const char *id, struct tr_err *err)
     }
     strcpy(t->id, id);
     pthread_mutex_init(&t->lock, NULL);
+    atomic_init(&t->in_blocks_below, INT64_MIN);
+    t->truncate_below = INT64_MIN;
     /* The series limit is enforced by the push path (it is recorded in
      * each WAL record), not by the head. */
     t->head = tr_head_create(NULL);
@@ -109,6 +112,8 @@ ingester_tenant_get(struct ingester *ing, const char *id, struct tr_err *err)
     t->appended = tr_counter_vec_get(ing->appended_samples, values);
     t->exemplars_appended = tr_counter_vec_get(ing->appended_exemplars, values);
     t->memory_series = tr_gauge_vec_get(ing->memory_series, values);
+    t->blocks_cut = tr_counter_vec_get(ing->blocks_cut, values);
+    t->min_valid_time = tr_gauge_vec_get(ing->min_valid_time, values);
     if (ing->max_exemplars_per_tenant > 0) {
         t->cap_ex = (size_t)ing->max_exemplars_per_tenant;
     }
@@ -137,15 +142,41 @@ ingester_tenants_destroy(struct ingester *ing)
 }
 
 int64_t
+ingester_tenant_series(struct ingester_tenant *t)
+{
+    struct tr_head_stats st;
+    tr_head_stats(t->head, &st);
+    tr_gauge_set(t->memory_series, (double)st.series);
+    return (int64_t)st.series;
+}
+
+int64_t
 ingester_series_total(struct ingester *ing)
 {
     int64_t n = 0;
     pthread_rwlock_rdlock(&ing->tenants_lock);
     for (size_t i = 0; i < ing->ntenants; i++) {
-        n += atomic_load(&ing->tenants[i]->series);
+        n += ingester_tenant_series(ing->tenants[i]);
     }
     pthread_rwlock_unlock(&ing->tenants_lock);
     return n;
+}
+
+struct ingester_tenant **
+ingester_tenants_list(struct ingester *ing, size_t *n)
+{
+    pthread_rwlock_rdlock(&ing->tenants_lock);
+    struct ingester_tenant **v =
+        tr_malloc((ing->ntenants + 1) * sizeof(*v));
+    *n = 0;
+    if (v != NULL && ing->ntenants > 0) {
+        memcpy(v, ing->tenants, ing->ntenants * sizeof(*v));
+    }
+    if (v != NULL) {
+        *n = ing->ntenants;
+    }
+    pthread_rwlock_unlock(&ing->tenants_lock);
+    return v;
 }
 
 /* ---- metadata --------------------------------------------------------- */
@@ -219,7 +250,8 @@ out:
 /* ---- exemplars -------------------------------------------------------- */
 
 int
-ingester_tenant_put_exemplar(struct ingester_tenant *t, struct tr_series *s,
+ingester_tenant_put_exemplar(struct ingester_tenant *t,
+                             const struct tr_labels *series,
                              const Prometheus__Exemplar *ex)
 {
     if (t->cap_ex == 0) {
@@ -237,18 +269,25 @@ ingester_tenant_put_exemplar(struct ingester_tenant *t, struct tr_series *s,
     if (rc != TR_OK) {
         return rc;
     }
+    struct tr_labels *sls = tr_labels_dup(series);
+    if (sls == NULL) {
+        tr_labels_destroy(ls);
+        return TR_ENOMEM;
+    }
     pthread_mutex_lock(&t->lock);
     if (t->ex == NULL) {
         t->ex = tr_calloc(t->cap_ex, sizeof(*t->ex));
         if (t->ex == NULL) {
             pthread_mutex_unlock(&t->lock);
             tr_labels_destroy(ls);
+            tr_labels_destroy(sls);
             return TR_ENOMEM;
         }
     }
     struct ingester_exemplar *slot;
     if (t->ex_len == t->cap_ex) {
         slot = &t->ex[t->ex_start];
+        tr_labels_destroy(slot->series);
         tr_labels_destroy(slot->labels);
         t->ex_start = (t->ex_start + 1) % t->cap_ex;
     } else {
@@ -256,7 +295,7 @@ ingester_tenant_put_exemplar(struct ingester_tenant *t, struct tr_series *s,
         t->ex_len++;
     }
     *slot = (struct ingester_exemplar){
-        .series = s, .labels = ls, .value = ex->value, .t = ex->timestamp};
+        .series = sls, .labels = ls, .value = ex->value, .t = ex->timestamp};
     pthread_mutex_unlock(&t->lock);
     return TR_OK;
 }

@@ -49,11 +49,34 @@ replay_record(uint64_t pos, const void *data, size_t len, void *arg)
     const uint8_t *p = data;
     size_t off = 1;
     uint64_t limit = 0;
+    if (len > 9 && len <= 9 + INGESTER_TENANT_MAX &&
+        p[0] == INGESTER_WAL_MIN_VALID_V1) {
+        uint64_t u = 0;
+        for (int i = 0; i < 8; i++) {
+            u = u << 8 | p[1 + i];
+        }
+        char tenant[INGESTER_TENANT_MAX + 1];
+        memcpy(tenant, p + 9, len - 9);
+        tenant[len - 9] = '\0';
+        struct ingester_tenant *t = NULL;
+        struct tr_err err;
+        tr_err_clear(&err);
+        if (ingester_apply_min_valid(ing, tenant, (int64_t)u, &t, &err) !=
+            TR_OK) {
+            tr_log_error("cannot apply WAL record", "pos=%llu err=\"%s\"",
+                         (unsigned long long)pos, err.msg);
+        }
+        ingester_track_record(ing, pos, t, (int64_t)u - 1);
+        r->records++;
+        tr_counter_inc(ing->wal_replayed_records);
+        return 0;
+    }
     if (len < 2 || p[0] != INGESTER_WAL_PUSH_V1 ||
         !get_uvarint(p, len, &off, &limit)) {
         tr_log_warn("skipping unknown WAL record", "pos=%llu len=%zu",
                     (unsigned long long)pos, len);
         r->skipped++;
+        ingester_track_record(ing, pos, NULL, INT64_MIN);
         return 0;
     }
     ProtobufCAllocator alloc;
@@ -65,6 +88,7 @@ replay_record(uint64_t pos, const void *data, size_t len, void *arg)
         tr_log_warn("skipping undecodable WAL record", "pos=%llu len=%zu",
                     (unsigned long long)pos, len);
         r->skipped++;
+        ingester_track_record(ing, pos, NULL, INT64_MIN);
         tr_arena_reset(r->arena);
         return 0;
     }
@@ -75,6 +99,7 @@ replay_record(uint64_t pos, const void *data, size_t len, void *arg)
         tr_log_error("cannot apply WAL record", "pos=%llu err=\"%s\"",
                      (unsigned long long)pos, err.msg);
     }
+    ingester_track_record(ing, pos, res.tenant, ingester_push_max_time(req));
     r->records++;
     r->samples += res.accepted;
     r->rejected += res.rejected;
@@ -94,7 +119,10 @@ replay_main(void *arg)
     int64_t start = tr_mono_ns();
     int rc = r.arena == NULL
                  ? tr_err_set(&err, TR_ENOMEM, "out of memory")
-                 : tr_kv_log_iterate(ing->wal, 0, replay_record, &r, &err);
+                 : ingester_blocks_load(ing, &err);
+    if (rc == TR_OK) {
+        rc = tr_kv_log_iterate(ing->wal, 0, replay_record, &r, &err);
+    }
     tr_arena_destroy(r.arena);
     double secs = (double)(tr_mono_ns() - start) / (double)TR_NS_PER_SEC;
     if (rc == 1) {
