@@ -267,7 +267,7 @@ add_label(struct dec *d, struct tr_label **arr, size_t *n, size_t *cap,
           const uint8_t *p, const uint8_t *end)
 {
     if (*n == *cap) {
-        int rc = grow((void **)arr, cap, sizeof(**arr), d->hint / 32);
+        int rc = grow((void **)arr, cap, sizeof(**arr), d->hint / 48);
         if (rc != TR_OK) {
             return fail_mem(d, rc);
         }
@@ -287,7 +287,7 @@ decode_sample(struct dec *d, const uint8_t *p, const uint8_t *end)
     struct tr_prompb_request *r = d->r;
     if (r->nsamples == r->cap_samples) {
         int rc = grow((void **)&r->samples, &r->cap_samples,
-                      sizeof(*r->samples), d->hint / 24);
+                      sizeof(*r->samples), d->hint / 256);
         if (rc != TR_OK) {
             return fail_mem(d, rc);
         }
@@ -415,7 +415,7 @@ decode_series(struct dec *d, const uint8_t *p, const uint8_t *end)
     struct tr_prompb_request *r = d->r;
     if (r->nseries == r->cap_series) {
         int rc = grow((void **)&r->series, &r->cap_series, sizeof(*r->series),
-                      d->hint / 256);
+                      d->hint / 512);
         if (rc != TR_OK) {
             return fail_mem(d, rc);
         }

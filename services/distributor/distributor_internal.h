@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
-#include "prometheus/remote.pb-c.h"
+#include "prompb/prompb.h"
 
 struct tr_arena;
 struct tr_err;
@@ -75,15 +75,16 @@ void distributor_report_error(struct distributor_report *r, const char *fmt,
 int64_t distributor_report_discarded(const struct distributor_report *r);
 
 /*
- * Validates req in place against lim at wall clock now_ms: drops labels
- * with empty values, sorts labels by name, drops whole series whose
- * labels break a rule, drops samples that are too old or too far in the
- * future, drops native histograms (not stored yet), invalid exemplars and
- * invalid metadata, and removes series with nothing left. Each rejection
- * is counted in *rep with a message. Arrays are rewritten in place (they
- * only shrink), so req keeps pointing into the same arena. Never fails.
+ * Validates req (decoded by lib/prompb) in place against lim at wall
+ * clock now_ms: drops labels with empty values, sorts labels by name,
+ * drops whole series whose labels break a rule, drops samples that are
+ * too old or too far in the future, drops native histograms (not stored
+ * yet), invalid exemplars and invalid metadata, and removes series with
+ * nothing left. Each rejection is counted in *rep with a message. Only
+ * slices shrink and arrays compact; nothing is allocated in req and its
+ * strings still point into the decoded input. Never fails.
  */
-void distributor_validate(Prometheus__WriteRequest *req,
+void distributor_validate(struct tr_prompb_request *req,
                           const struct distributor_limits *lim, int64_t now_ms,
                           struct distributor_report *rep);
 
@@ -129,8 +130,7 @@ struct distributor_send_result {
  * sorted by name without empty values (as after validation).
  */
 uint64_t distributor_routing_key(const char *tenant,
-                                 Prometheus__Label *const *labels, size_t n,
-                                 struct tr_buf *scratch);
+                                 const struct tr_label *labels, size_t n);
 
 /*
  * Rendezvous (highest random weight) choice: fills out[] with up to rf
@@ -142,7 +142,8 @@ size_t distributor_pick(uint64_t key, const bool *usable, size_t n, size_t rf,
 
 /*
  * Sends req's series (validated) of tenant to the ingesters of pool,
- * grouping them by routing key. The replication factor is 1 for now: each
+ * grouping them by routing key, each group encoded as one
+ * trident.ingester.PushMetricsRequest by lib/prompb. The replication factor is 1 for now: each
  * series goes to one healthy ingester (the design takes rf and a quorum so
  * that RF=3 plugs in). Adds the ingesters' answers to *res and their first
  * error messages to *rep. Errors: TR_EUNAVAIL when no ingester can be
@@ -150,7 +151,7 @@ size_t distributor_pick(uint64_t key, const bool *usable, size_t n, size_t rf,
  * deadline_ns bounds the calls (tr_mono_ns clock).
  */
 int distributor_send(struct tr_ingester_pool *pool, const char *tenant,
-                     const Prometheus__WriteRequest *req, int64_t deadline_ns,
+                     const struct tr_prompb_request *req, int64_t deadline_ns,
                      struct tr_arena *arena,
                      struct distributor_send_result *res,
                      struct distributor_report *rep, struct tr_err *err);

@@ -24,6 +24,8 @@
 #include "otlp/decode.h"
 #include "otlp/metrics.h"
 #include "otlp/response.h"
+#include "prompb/from_pb.h"
+#include "prompb/prompb.h"
 
 enum protocol {
     PROTO_PROMETHEUS,
@@ -116,7 +118,7 @@ status_of_send_error(int code)
  */
 static void
 write_metrics(struct distributor *d, const char *tenant,
-              Prometheus__WriteRequest *wreq, struct tr_arena *arena,
+              struct tr_prompb_request *wreq, struct tr_arena *arena,
               int64_t deadline_ns, struct write_result *out)
 {
     struct distributor_report rep = {0};
@@ -231,6 +233,8 @@ handle_remote_write(struct tr_http_req *req, void *arg)
     struct tr_arena *arena = tr_http_req_arena(req);
     struct tr_buf body = TR_BUF_INIT;
     struct tr_buf plain = TR_BUF_INIT;
+    struct tr_prompb_request wreq;
+    tr_prompb_request_init(&wreq);
     struct tr_err err;
     tr_err_clear(&err);
     char tenant[TR_TENANT_MAX + 1];
@@ -276,25 +280,23 @@ handle_remote_write(struct tr_http_req *req, void *arg)
         data = plain.data;
         len = plain.len;
     }
-    ProtobufCAllocator alloc;
-    tr_arena_pb_allocator(arena, &alloc);
-    Prometheus__WriteRequest *wreq =
-        prometheus__write_request__unpack(&alloc, len, (const uint8_t *)data);
-    if (wreq == NULL) {
-        tr_buf_append_str(&body, "cannot decode remote write request: not a "
-                                 "valid prometheus.WriteRequest protobuf\n");
-        rw_reply(d, req, 400, &body);
+    /* Decoded once, zero-copy: labels point into data until the end. */
+    rc = tr_prompb_decode(&wreq, TR_PROMPB_WRITE_REQUEST, data, len, &err);
+    if (rc != TR_OK) {
+        tr_buf_appendf(&body, "%s\n", err.msg);
+        rw_reply(d, req, rc == TR_ENOMEM ? 503 : 400, &body);
         goto done;
     }
     struct write_result res = {.body = TR_BUF_INIT};
     int64_t deadline = tr_mono_ns() + d->timeout_ns;
     int64_t req_deadline = tr_http_req_deadline_ns(req);
-    write_metrics(d, tenant, wreq, arena,
+    write_metrics(d, tenant, &wreq, arena,
                   req_deadline < deadline ? req_deadline : deadline, &res);
     status = res.status;
     rw_reply(d, req, status, &res.body);
     tr_buf_fini(&res.body);
 done:
+    tr_prompb_request_fini(&wreq);
     tr_buf_fini(&plain);
     tr_buf_fini(&body);
 }
@@ -419,11 +421,18 @@ handle_otlp_metrics(struct tr_http_req *req, void *arg)
         return;
     }
 
+    struct tr_prompb_request flat;
+    tr_prompb_request_init(&flat);
+    if (tr_prompb_from_write_request(&flat, tr.write, &err) != TR_OK) {
+        otlp_fail(d, req, fmt, 503, err.msg, strlen(err.msg));
+        return;
+    }
     struct write_result res = {.body = TR_BUF_INIT};
     int64_t deadline = tr_mono_ns() + d->timeout_ns;
     int64_t req_deadline = tr_http_req_deadline_ns(req);
-    write_metrics(d, tenant, tr.write, arena,
+    write_metrics(d, tenant, &flat, arena,
                   req_deadline < deadline ? req_deadline : deadline, &res);
+    tr_prompb_request_fini(&flat);
     if (res.status >= 401 && res.status != 400) {
         otlp_fail(d, req, fmt, res.status, res.body.data, res.body.len);
         tr_buf_fini(&res.body);

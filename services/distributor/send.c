@@ -13,7 +13,6 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
-#include "base/mem.h"
 #include "distributor_internal.h"
 #include "ring/pool.h"
 #include "rpc/rpc.h"
@@ -23,25 +22,15 @@
 #define REPLICATION_FACTOR 1
 
 uint64_t
-distributor_routing_key(const char *tenant, Prometheus__Label *const *labels,
-                        size_t n, struct tr_buf *scratch)
+distributor_routing_key(const char *tenant, const struct tr_label *labels,
+                        size_t n)
 {
-    /* The pairs point into the request; tr_labels copies them into the
-     * canonical encoding whose hash is frozen (lib/tsdb/labels.h). */
-    tr_buf_reset(scratch);
-    if (tr_buf_reserve(scratch, n * sizeof(struct tr_label)) != TR_OK) {
-        return 0;
-    }
-    struct tr_label *pairs = (struct tr_label *)(void *)scratch->data;
-    for (size_t i = 0; i < n; i++) {
-        pairs[i] =
-            (struct tr_label){labels[i]->name, strlen(labels[i]->name),
-                              labels[i]->value, strlen(labels[i]->value)};
-    }
+    /* tr_labels builds the canonical encoding whose hash is frozen
+     * (lib/tsdb/labels.h). */
     uint64_t seed = XXH3_64bits(tenant, strlen(tenant));
     struct tr_labels *ls = NULL;
     uint64_t key = seed;
-    if (tr_labels_from_pairs(pairs, n, &ls, NULL) == TR_OK) {
+    if (tr_labels_from_pairs(labels, n, &ls, NULL) == TR_OK) {
         key = tr_labels_hash_seeded(ls, seed);
         tr_labels_destroy(ls);
     }
@@ -90,41 +79,36 @@ distributor_pick(uint64_t key, const bool *usable, size_t n, size_t rf,
     return chosen;
 }
 
-/* One PushMetrics call to member `member` with the given series. */
+/* One PushMetrics call to member `member` with the series and metadata
+ * of req chosen by the index lists (all of them when NULL). */
 static int
 push_one(struct tr_ingester_pool *pool, size_t member, const char *tenant,
-         Prometheus__TimeSeries **series, size_t nseries,
-         Prometheus__MetricMetadata **metadata, size_t nmetadata,
+         const struct tr_prompb_request *req, const uint32_t *series,
+         size_t nseries, const uint32_t *metadata, size_t nmetadata,
          int64_t deadline_ns, struct distributor_send_result *res,
          struct distributor_report *rep, struct tr_err *err)
 {
-    Trident__Ingester__PushMetricsRequest preq =
-        TRIDENT__INGESTER__PUSH_METRICS_REQUEST__INIT;
-    preq.tenant = (char *)tenant;
-    preq.timeseries = series;
-    preq.n_timeseries = nseries;
-    preq.metadata = metadata;
-    preq.n_metadata = nmetadata;
-    size_t len =
-        trident__ingester__push_metrics_request__get_packed_size(&preq);
-    uint8_t *payload = tr_malloc(len > 0 ? len : 1);
-    if (payload == NULL) {
-        return tr_err_set(err, TR_ENOMEM, "out of memory");
+    struct tr_buf payload = TR_BUF_INIT;
+    int rc = tr_prompb_encode_push(req, tenant, strlen(tenant), series,
+                                   nseries, metadata, nmetadata, &payload,
+                                   err);
+    if (rc != TR_OK) {
+        return rc;
     }
-    trident__ingester__push_metrics_request__pack(&preq, payload);
 
     int64_t left_ms = (deadline_ns - tr_mono_ns()) / TR_NS_PER_MS;
     if (left_ms <= 0) {
-        tr_free(payload);
+        tr_buf_fini(&payload);
         return tr_err_set(err, TR_ETIMEOUT,
                           "cannot push to ingester: request deadline passed");
     }
     struct tr_buf reply = TR_BUF_INIT;
     struct tr_rpc_client *client = tr_ingester_pool_client(pool, member);
-    int rc =
-        tr_rpc_client_call(client, "ingester.PushMetrics", payload, len,
-                           left_ms > INT32_MAX ? 0 : (int)left_ms, &reply, err);
-    tr_free(payload);
+    rc = tr_rpc_client_call(client, "ingester.PushMetrics", payload.data,
+                            payload.len,
+                            left_ms > INT32_MAX ? 0 : (int)left_ms, &reply,
+                            err);
+    tr_buf_fini(&payload);
     if (rc != TR_OK) {
         tr_buf_fini(&reply);
         return rc;
@@ -156,28 +140,26 @@ push_one(struct tr_ingester_pool *pool, size_t member, const char *tenant,
 
 int
 distributor_send(struct tr_ingester_pool *pool, const char *tenant,
-                 const Prometheus__WriteRequest *req, int64_t deadline_ns,
+                 const struct tr_prompb_request *req, int64_t deadline_ns,
                  struct tr_arena *arena, struct distributor_send_result *res,
                  struct distributor_report *rep, struct tr_err *err)
 {
     size_t members = tr_ingester_pool_size(pool);
-    if (req->n_timeseries == 0 && req->n_metadata == 0) {
+    if (req->nseries == 0 && req->nmetadata == 0) {
         return TR_OK;
     }
     if (members == 1) {
         /* The common single-node case: no hashing at all. */
-        return push_one(pool, 0, tenant, req->timeseries, req->n_timeseries,
-                        req->metadata, req->n_metadata, deadline_ns, res, rep,
-                        err);
+        return push_one(pool, 0, tenant, req, NULL, req->nseries, NULL,
+                        req->nmetadata, deadline_ns, res, rep, err);
     }
 
     bool *usable = tr_arena_calloc(arena, members, sizeof(bool));
     size_t *count = tr_arena_calloc(arena, members, sizeof(size_t));
     size_t *mcount = tr_arena_calloc(arena, members, sizeof(size_t));
-    size_t *owner =
-        tr_arena_calloc(arena, req->n_timeseries + 1, sizeof(size_t));
+    size_t *owner = tr_arena_calloc(arena, req->nseries + 1, sizeof(size_t));
     size_t *mowner =
-        tr_arena_calloc(arena, req->n_metadata + 1, sizeof(size_t));
+        tr_arena_calloc(arena, req->nmetadata + 1, sizeof(size_t));
     if (usable == NULL || count == NULL || mcount == NULL || owner == NULL ||
         mowner == NULL) {
         return tr_err_set(err, TR_ENOMEM, "out of memory");
@@ -193,11 +175,10 @@ distributor_send(struct tr_ingester_pool *pool, const char *tenant,
                           "healthy",
                           members);
     }
-    struct tr_buf scratch = TR_BUF_INIT;
-    for (size_t i = 0; i < req->n_timeseries; i++) {
-        const Prometheus__TimeSeries *ts = req->timeseries[i];
-        uint64_t key =
-            distributor_routing_key(tenant, ts->labels, ts->n_labels, &scratch);
+    for (size_t i = 0; i < req->nseries; i++) {
+        const struct tr_prompb_series *ts = &req->series[i];
+        uint64_t key = distributor_routing_key(
+            tenant, &req->labels[ts->labels], ts->nlabels);
         size_t pick[REPLICATION_FACTOR];
         distributor_pick(key, usable, members, REPLICATION_FACTOR, pick);
         owner[i] = pick[0];
@@ -205,41 +186,39 @@ distributor_send(struct tr_ingester_pool *pool, const char *tenant,
     }
     /* Metadata by family name, so each family lives on one ingester. */
     uint64_t seed = XXH3_64bits(tenant, strlen(tenant));
-    for (size_t i = 0; i < req->n_metadata; i++) {
-        const char *name = req->metadata[i]->metric_family_name;
-        uint64_t key = XXH3_64bits_withSeed(name, strlen(name), seed);
+    for (size_t i = 0; i < req->nmetadata; i++) {
+        const struct tr_prompb_metadata *md = &req->metadata[i];
+        uint64_t key = XXH3_64bits_withSeed(md->family, md->family_len, seed);
         size_t pick[REPLICATION_FACTOR];
         distributor_pick(key, usable, members, REPLICATION_FACTOR, pick);
         mowner[i] = pick[0];
         mcount[pick[0]]++;
     }
-    tr_buf_fini(&scratch);
 
     int rc = TR_OK;
     for (size_t m = 0; m < members && rc == TR_OK; m++) {
         if (count[m] == 0 && mcount[m] == 0) {
             continue;
         }
-        Prometheus__TimeSeries **series =
+        uint32_t *series =
             tr_arena_alloc(arena, (count[m] + 1) * sizeof(*series));
-        Prometheus__MetricMetadata **meta =
-            tr_arena_alloc(arena, (mcount[m] + 1) * sizeof(*meta));
+        uint32_t *meta = tr_arena_alloc(arena, (mcount[m] + 1) * sizeof(*meta));
         if (series == NULL || meta == NULL) {
             return tr_err_set(err, TR_ENOMEM, "out of memory");
         }
         size_t ns = 0, nm = 0;
-        for (size_t i = 0; i < req->n_timeseries; i++) {
+        for (size_t i = 0; i < req->nseries; i++) {
             if (owner[i] == m) {
-                series[ns++] = req->timeseries[i];
+                series[ns++] = (uint32_t)i;
             }
         }
-        for (size_t i = 0; i < req->n_metadata; i++) {
+        for (size_t i = 0; i < req->nmetadata; i++) {
             if (mowner[i] == m) {
-                meta[nm++] = req->metadata[i];
+                meta[nm++] = (uint32_t)i;
             }
         }
-        rc = push_one(pool, m, tenant, series, ns, meta, nm, deadline_ns, res,
-                      rep, err);
+        rc = push_one(pool, m, tenant, req, series, ns, meta, nm, deadline_ns,
+                      res, rep, err);
     }
     return rc;
 }

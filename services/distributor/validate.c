@@ -165,10 +165,11 @@ utf8_chars(const char *s, size_t len)
 
 #define SERIES_TEXT_MAX 256
 
+/* At most max bytes of s, escaped for a message. */
 static void
-append_escaped(struct tr_buf *b, const char *s, size_t max)
+append_escaped(struct tr_buf *b, const char *s, size_t len, size_t max)
 {
-    for (size_t i = 0; s[i] != '\0' && i < max; i++) {
+    for (size_t i = 0; i < len && i < max; i++) {
         char c = s[i];
         if (c == '"' || c == '\\') {
             tr_buf_append_byte(b, '\\');
@@ -183,27 +184,36 @@ append_escaped(struct tr_buf *b, const char *s, size_t max)
     }
 }
 
+static bool
+is_metric_name(const struct tr_label *l)
+{
+    return l->name_len == sizeof(TR_LABEL_METRIC_NAME) - 1 &&
+           memcmp(l->name, TR_LABEL_METRIC_NAME, l->name_len) == 0;
+}
+
 /* name{a="b", ...} as the sender would recognise it, cut at about 256
  * bytes. Works on unvalidated labels. */
 static void
-series_text(const Prometheus__TimeSeries *ts, struct tr_buf *out)
+series_text(const struct tr_prompb_request *req,
+            const struct tr_prompb_series *ts, struct tr_buf *out)
 {
     tr_buf_reset(out);
-    const char *name = NULL;
-    for (size_t i = 0; i < ts->n_labels; i++) {
-        if (strcmp(ts->labels[i]->name, TR_LABEL_METRIC_NAME) == 0) {
-            name = ts->labels[i]->value;
+    const struct tr_label *labels = &req->labels[ts->labels];
+    const struct tr_label *name = NULL;
+    for (size_t i = 0; i < ts->nlabels; i++) {
+        if (is_metric_name(&labels[i])) {
+            name = &labels[i];
             break;
         }
     }
     if (name != NULL) {
-        append_escaped(out, name, 128);
+        append_escaped(out, name->value, name->value_len, 128);
     }
     tr_buf_append_byte(out, '{');
     bool first = true;
-    for (size_t i = 0; i < ts->n_labels; i++) {
-        const Prometheus__Label *l = ts->labels[i];
-        if (l->value == name) {
+    for (size_t i = 0; i < ts->nlabels; i++) {
+        const struct tr_label *l = &labels[i];
+        if (l == name) {
             continue;
         }
         if (out->len > SERIES_TEXT_MAX) {
@@ -214,9 +224,9 @@ series_text(const Prometheus__TimeSeries *ts, struct tr_buf *out)
             tr_buf_append_str(out, ", ");
         }
         first = false;
-        append_escaped(out, l->name, 128);
+        append_escaped(out, l->name, l->name_len, 128);
         tr_buf_append_str(out, "=\"");
-        append_escaped(out, l->value, 128);
+        append_escaped(out, l->value, l->value_len, 128);
         tr_buf_append_byte(out, '"');
     }
     tr_buf_append_byte(out, '}');
@@ -224,39 +234,58 @@ series_text(const Prometheus__TimeSeries *ts, struct tr_buf *out)
 
 /* ---- series labels ------------------------------------------------------- */
 
+/* The length to print of a string cut at max bytes, for "%.*s". */
+static int
+cut(size_t len, size_t max)
+{
+    return (int)(len < max ? len : max);
+}
+
+/* Byte order of names, a shorter prefix first (strcmp's order for
+ * strings without NUL bytes). */
+static int
+name_cmp(const struct tr_label *a, const struct tr_label *b)
+{
+    size_t n = a->name_len < b->name_len ? a->name_len : b->name_len;
+    int c = memcmp(a->name, b->name, n);
+    if (c != 0) {
+        return c;
+    }
+    return a->name_len < b->name_len ? -1 : a->name_len > b->name_len;
+}
+
 static int
 label_cmp(const void *a, const void *b)
 {
-    const Prometheus__Label *la = *(Prometheus__Label *const *)a;
-    const Prometheus__Label *lb = *(Prometheus__Label *const *)b;
-    return strcmp(la->name, lb->name);
+    return name_cmp(a, b);
 }
 
 /* Drops empty values, sorts, checks the rules; returns REASON_COUNT when
  * the labels are fine, else the reason with *why set. */
 static enum distributor_reason
-check_labels(Prometheus__TimeSeries *ts, const struct distributor_limits *lim,
-             char *why, size_t why_size)
+check_labels(struct tr_prompb_request *req, struct tr_prompb_series *ts,
+             const struct distributor_limits *lim, char *why, size_t why_size)
 {
+    struct tr_label *labels = &req->labels[ts->labels];
     size_t n = 0;
-    for (size_t i = 0; i < ts->n_labels; i++) {
-        if (ts->labels[i]->value[0] != '\0') {
-            ts->labels[n++] = ts->labels[i];
+    for (size_t i = 0; i < ts->nlabels; i++) {
+        if (labels[i].value_len != 0) {
+            labels[n++] = labels[i];
         }
     }
-    ts->n_labels = n;
+    ts->nlabels = (uint32_t)n;
     bool sorted = true;
     for (size_t i = 1; i < n && sorted; i++) {
-        sorted = strcmp(ts->labels[i - 1]->name, ts->labels[i]->name) < 0;
+        sorted = name_cmp(&labels[i - 1], &labels[i]) < 0;
     }
     if (!sorted) {
-        qsort(ts->labels, n, sizeof(ts->labels[0]), label_cmp);
+        qsort(labels, n, sizeof(labels[0]), label_cmp);
     }
 
-    const Prometheus__Label *name = NULL;
+    const struct tr_label *name = NULL;
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(ts->labels[i]->name, TR_LABEL_METRIC_NAME) == 0) {
-            name = ts->labels[i];
+        if (is_metric_name(&labels[i])) {
+            name = &labels[i];
             break;
         }
     }
@@ -264,11 +293,11 @@ check_labels(Prometheus__TimeSeries *ts, const struct distributor_limits *lim,
         snprintf(why, why_size, "missing metric name (label __name__)");
         return REASON_MISSING_METRIC_NAME;
     }
-    if (!distributor_valid_metric_name(name->value, strlen(name->value))) {
+    if (!distributor_valid_metric_name(name->value, name->value_len)) {
         snprintf(why, why_size,
-                 "invalid metric name \"%.128s\" (must match "
+                 "invalid metric name \"%.*s\" (must match "
                  "[a-zA-Z_:][a-zA-Z0-9_:]*)",
-                 name->value);
+                 cut(name->value_len, 128), name->value);
         return REASON_INVALID_METRIC_NAME;
     }
     if (lim->max_label_names > 0 && (int64_t)n > lim->max_label_names) {
@@ -279,37 +308,41 @@ check_labels(Prometheus__TimeSeries *ts, const struct distributor_limits *lim,
         return REASON_MAX_LABEL_NAMES;
     }
     for (size_t i = 0; i < n; i++) {
-        const Prometheus__Label *l = ts->labels[i];
-        size_t nlen = strlen(l->name);
-        size_t vlen = strlen(l->value);
+        const struct tr_label *l = &labels[i];
+        size_t nlen = l->name_len;
+        size_t vlen = l->value_len;
         if (!distributor_valid_label_name(l->name, nlen)) {
             snprintf(why, why_size,
-                     "invalid label name \"%.128s\" (must match "
+                     "invalid label name \"%.*s\" (must match "
                      "[a-zA-Z_][a-zA-Z0-9_]*)",
-                     l->name);
+                     cut(nlen, 128), l->name);
             return REASON_INVALID_LABEL;
         }
         if (lim->max_name_len > 0 && (int64_t)nlen > lim->max_name_len) {
             snprintf(why, why_size,
-                     "label name \"%.64s...\" is %zu bytes long, longer "
+                     "label name \"%.*s...\" is %zu bytes long, longer "
                      "than the limit of %lld (limits.max_label_name_length)",
-                     l->name, nlen, (long long)lim->max_name_len);
+                     cut(nlen, 64), l->name, nlen,
+                     (long long)lim->max_name_len);
             return REASON_LABEL_NAME_TOO_LONG;
         }
         if (lim->max_value_len > 0 && (int64_t)vlen > lim->max_value_len) {
             snprintf(why, why_size,
-                     "value of label \"%.128s\" is %zu bytes long, longer "
+                     "value of label \"%.*s\" is %zu bytes long, longer "
                      "than the limit of %lld (limits.max_label_value_length)",
-                     l->name, vlen, (long long)lim->max_value_len);
+                     cut(nlen, 128), l->name, vlen,
+                     (long long)lim->max_value_len);
             return REASON_LABEL_VALUE_TOO_LONG;
         }
         if (!valid_utf8(l->value, vlen)) {
             snprintf(why, why_size,
-                     "value of label \"%.128s\" is not valid UTF-8", l->name);
+                     "value of label \"%.*s\" is not valid UTF-8",
+                     cut(nlen, 128), l->name);
             return REASON_INVALID_LABEL_VALUE;
         }
-        if (i > 0 && strcmp(ts->labels[i - 1]->name, l->name) == 0) {
-            snprintf(why, why_size, "duplicate label name \"%.128s\"", l->name);
+        if (i > 0 && name_cmp(&labels[i - 1], l) == 0) {
+            snprintf(why, why_size, "duplicate label name \"%.*s\"",
+                     cut(nlen, 128), l->name);
             return REASON_DUPLICATE_LABEL_NAMES;
         }
     }
@@ -320,20 +353,24 @@ check_labels(Prometheus__TimeSeries *ts, const struct distributor_limits *lim,
 #define EXEMPLAR_MAX_LABEL_CHARS 128
 
 static bool
-check_exemplar(const Prometheus__Exemplar *ex, char *why, size_t why_size)
+check_exemplar(const struct tr_prompb_request *req,
+               const struct tr_prompb_exemplar *ex, char *why,
+               size_t why_size)
 {
     size_t chars = 0;
-    for (size_t i = 0; i < ex->n_labels; i++) {
-        const Prometheus__Label *l = ex->labels[i];
-        size_t nlen = strlen(l->name);
-        size_t vlen = strlen(l->value);
+    for (size_t i = 0; i < ex->nlabels; i++) {
+        const struct tr_label *l = &req->exemplar_labels[ex->labels + i];
+        size_t nlen = l->name_len;
+        size_t vlen = l->value_len;
         if (!distributor_valid_label_name(l->name, nlen)) {
-            snprintf(why, why_size, "invalid label name \"%.128s\"", l->name);
+            snprintf(why, why_size, "invalid label name \"%.*s\"",
+                     cut(nlen, 128), l->name);
             return false;
         }
         if (!valid_utf8(l->value, vlen)) {
             snprintf(why, why_size,
-                     "value of label \"%.128s\" is not valid UTF-8", l->name);
+                     "value of label \"%.*s\" is not valid UTF-8",
+                     cut(nlen, 128), l->name);
             return false;
         }
         chars += utf8_chars(l->name, nlen) + utf8_chars(l->value, vlen);
@@ -350,42 +387,47 @@ check_exemplar(const Prometheus__Exemplar *ex, char *why, size_t why_size)
     return true;
 }
 
-static int64_t
-series_histogram_count(const Prometheus__TimeSeries *ts)
-{
-    return (int64_t)ts->n_histograms;
-}
-
 /* Drops samples outside [now - max_age, now + grace]. */
 static void
-check_samples(Prometheus__TimeSeries *ts, const struct distributor_limits *lim,
-              int64_t now_ms, struct distributor_report *rep,
-              struct tr_buf *text)
+check_samples(struct tr_prompb_request *req, struct tr_prompb_series *ts,
+              const struct distributor_limits *lim, int64_t now_ms,
+              struct distributor_report *rep, struct tr_buf *text)
 {
+    struct tr_prompb_sample *samples = &req->samples[ts->samples];
+    int64_t min_t = lim->max_age_ms > 0 ? now_ms - lim->max_age_ms : INT64_MIN;
+    int64_t max_t = now_ms + lim->grace_ms;
+    /* The common case: every sample in range, nothing to move. */
+    size_t i = 0;
+    while (i < ts->nsamples && samples[i].t >= min_t && samples[i].t <= max_t) {
+        i++;
+    }
+    if (i == ts->nsamples) {
+        return;
+    }
     int64_t too_old = 0, too_new = 0;
     int64_t oldest = 0, newest = 0;
-    size_t n = 0;
-    for (size_t i = 0; i < ts->n_samples; i++) {
-        int64_t t = ts->samples[i]->timestamp;
-        if (lim->max_age_ms > 0 && t < now_ms - lim->max_age_ms) {
+    size_t n = i;
+    for (; i < ts->nsamples; i++) {
+        int64_t t = samples[i].t;
+        if (t < min_t) {
             if (too_old++ == 0 || t < oldest) {
                 oldest = t;
             }
             continue;
         }
-        if (t > now_ms + lim->grace_ms) {
+        if (t > max_t) {
             if (too_new++ == 0 || t > newest) {
                 newest = t;
             }
             continue;
         }
-        ts->samples[n++] = ts->samples[i];
+        samples[n++] = samples[i];
     }
-    ts->n_samples = n;
+    ts->nsamples = (uint32_t)n;
     char dur[32];
     if (too_old > 0) {
         rep->discarded[REASON_TOO_OLD] += too_old;
-        series_text(ts, text);
+        series_text(req, ts, text);
         tr_duration_format(lim->max_age_ms * TR_NS_PER_MS, dur, sizeof(dur));
         distributor_report_error(
             rep,
@@ -396,7 +438,7 @@ check_samples(Prometheus__TimeSeries *ts, const struct distributor_limits *lim,
     }
     if (too_new > 0) {
         rep->discarded[REASON_TOO_FAR_IN_FUTURE] += too_new;
-        series_text(ts, text);
+        series_text(req, ts, text);
         tr_duration_format(lim->grace_ms * TR_NS_PER_MS, dur, sizeof(dur));
         distributor_report_error(
             rep,
@@ -409,37 +451,37 @@ check_samples(Prometheus__TimeSeries *ts, const struct distributor_limits *lim,
 }
 
 static void
-check_exemplars(Prometheus__TimeSeries *ts, struct distributor_report *rep,
-                struct tr_buf *text)
+check_exemplars(struct tr_prompb_request *req, struct tr_prompb_series *ts,
+                struct distributor_report *rep, struct tr_buf *text)
 {
+    struct tr_prompb_exemplar *exs = &req->exemplars[ts->exemplars];
     size_t n = 0;
     char why[256];
-    for (size_t i = 0; i < ts->n_exemplars; i++) {
-        if (check_exemplar(ts->exemplars[i], why, sizeof(why))) {
-            ts->exemplars[n++] = ts->exemplars[i];
+    for (size_t i = 0; i < ts->nexemplars; i++) {
+        if (check_exemplar(req, &exs[i], why, sizeof(why))) {
+            exs[n++] = exs[i];
             continue;
         }
         rep->exemplars_dropped++;
-        series_text(ts, text);
+        series_text(req, ts, text);
         distributor_report_error(rep,
                                  "cannot accept exemplar of series %.*s: %s",
                                  (int)text->len, text->data, why);
     }
-    ts->n_exemplars = n;
+    ts->nexemplars = (uint32_t)n;
     rep->exemplars_ok += (int64_t)n;
 }
 
 static void
-check_metadata(Prometheus__WriteRequest *req,
+check_metadata(struct tr_prompb_request *req,
                const struct distributor_limits *lim,
                struct distributor_report *rep)
 {
     size_t n = 0;
     int64_t max = lim->max_metadata_len;
-    for (size_t i = 0; i < req->n_metadata; i++) {
-        Prometheus__MetricMetadata *m = req->metadata[i];
-        const char *name = m->metric_family_name;
-        size_t nlen = strlen(name);
+    for (size_t i = 0; i < req->nmetadata; i++) {
+        const struct tr_prompb_metadata *m = &req->metadata[i];
+        size_t nlen = m->family_len;
         const char *what = NULL;
         size_t len = 0;
         if (nlen == 0) {
@@ -451,72 +493,74 @@ check_metadata(Prometheus__WriteRequest *req,
         if (max > 0 && (int64_t)nlen > max) {
             what = "metric family name";
             len = nlen;
-        } else if (max > 0 && (int64_t)strlen(m->help) > max) {
+        } else if (max > 0 && (int64_t)m->help_len > max) {
             what = "help";
-            len = strlen(m->help);
-        } else if (max > 0 && (int64_t)strlen(m->unit) > max) {
+            len = m->help_len;
+        } else if (max > 0 && (int64_t)m->unit_len > max) {
             what = "unit";
-            len = strlen(m->unit);
+            len = m->unit_len;
         }
         if (what != NULL) {
             rep->metadata_dropped++;
             distributor_report_error(
                 rep,
-                "cannot accept metadata of metric \"%.64s\": %s is %zu "
+                "cannot accept metadata of metric \"%.*s\": %s is %zu "
                 "bytes long, longer than the limit of %lld "
                 "(limits.max_metadata_length)",
-                name, what, len, (long long)max);
+                cut(nlen, 64), m->family, what, len, (long long)max);
             continue;
         }
-        req->metadata[n++] = m;
+        req->metadata[n++] = *m;
     }
-    req->n_metadata = n;
+    req->nmetadata = n;
     rep->metadata_ok += (int64_t)n;
 }
 
 void
-distributor_validate(Prometheus__WriteRequest *req,
+distributor_validate(struct tr_prompb_request *req,
                      const struct distributor_limits *lim, int64_t now_ms,
                      struct distributor_report *rep)
 {
     struct tr_buf text = TR_BUF_INIT;
     char why[512];
     size_t kept = 0;
-    for (size_t i = 0; i < req->n_timeseries; i++) {
-        Prometheus__TimeSeries *ts = req->timeseries[i];
-        int64_t samples = (int64_t)ts->n_samples;
-        int64_t histograms = series_histogram_count(ts);
+    for (size_t i = 0; i < req->nseries; i++) {
+        struct tr_prompb_series *ts = &req->series[i];
+        int64_t samples = (int64_t)ts->nsamples;
+        int64_t histograms = (int64_t)ts->nhistograms;
         rep->samples_in += samples;
 
-        enum distributor_reason r = check_labels(ts, lim, why, sizeof(why));
+        enum distributor_reason r = check_labels(req, ts, lim, why, sizeof(why));
         if (r != REASON_COUNT) {
             rep->discarded[r] += samples + histograms;
-            rep->exemplars_dropped += (int64_t)ts->n_exemplars;
-            series_text(ts, &text);
+            rep->exemplars_dropped += (int64_t)ts->nexemplars;
+            series_text(req, ts, &text);
             distributor_report_error(rep, "cannot accept series %.*s: %s",
                                      (int)text.len, text.data, why);
             continue;
         }
         if (histograms > 0) {
             rep->discarded[REASON_NATIVE_HISTOGRAM] += histograms;
-            series_text(ts, &text);
+            series_text(req, ts, &text);
             distributor_report_error(
                 rep,
                 "cannot accept %lld native histogram samples of series %.*s: "
                 "native histograms are not supported yet (float samples are "
                 "written)",
                 (long long)histograms, (int)text.len, text.data);
-            ts->n_histograms = 0;
+            ts->nhistograms = 0;
         }
-        check_samples(ts, lim, now_ms, rep, &text);
-        check_exemplars(ts, rep, &text);
-        if (ts->n_samples == 0 && ts->n_exemplars == 0) {
+        check_samples(req, ts, lim, now_ms, rep, &text);
+        if (ts->nexemplars > 0) {
+            check_exemplars(req, ts, rep, &text);
+        }
+        if (ts->nsamples == 0 && ts->nexemplars == 0) {
             continue;
         }
-        rep->samples_ok += (int64_t)ts->n_samples;
-        req->timeseries[kept++] = ts;
+        rep->samples_ok += (int64_t)ts->nsamples;
+        req->series[kept++] = *ts;
     }
-    req->n_timeseries = kept;
+    req->nseries = kept;
     check_metadata(req, lim, rep);
     tr_buf_fini(&text);
 }

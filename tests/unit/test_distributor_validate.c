@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "distributor_internal.h"
+#include "prometheus/remote.pb-c.h"
 
 #define NOW_MS INT64_C(1700000000000)
 
@@ -66,6 +67,38 @@ request(struct tr_arena *a, Prometheus__TimeSeries **list, size_t n)
     return r;
 }
 
+/* The request as the distributor sees it: packed by protobuf-c (as a
+ * sender would), decoded by lib/prompb into f. The bytes are kept in the
+ * arena, which f points into. */
+static struct tr_prompb_request *
+flat(struct tr_arena *a, const Prometheus__WriteRequest *r)
+{
+    size_t len = prometheus__write_request__get_packed_size(r);
+    uint8_t *b = tr_arena_alloc(a, len + 1);
+    prometheus__write_request__pack(r, b);
+    struct tr_prompb_request *f = tr_arena_calloc(a, 1, sizeof(*f));
+    assert_int_equal(
+        tr_prompb_decode(f, TR_PROMPB_WRITE_REQUEST, b, len, NULL), TR_OK);
+    return f;
+}
+
+/* The value of label i of series s of f, NUL-terminated in the arena. */
+static const char *
+label_value(struct tr_arena *a, const struct tr_prompb_request *f, size_t s,
+            size_t i)
+{
+    const struct tr_label *l = &f->labels[f->series[s].labels + i];
+    return tr_arena_strndup(a, l->value, l->value_len);
+}
+
+static const char *
+label_name(struct tr_arena *a, const struct tr_prompb_request *f, size_t s,
+           size_t i)
+{
+    const struct tr_label *l = &f->labels[f->series[s].labels + i];
+    return tr_arena_strndup(a, l->name, l->name_len);
+}
+
 /* Validates a request holding one good series and `bad`, and checks that
  * the good one survives and bad is refused for `reason` with a message
  * containing `text`. */
@@ -75,12 +108,12 @@ expect_refused(Prometheus__TimeSeries *bad, enum distributor_reason reason,
 {
     Prometheus__TimeSeries *list[2] = {
         series(a, NOW_MS, 2, "__name__", "good", "job", "a", NULL), bad};
-    Prometheus__WriteRequest *r = request(a, list, 2);
+    struct tr_prompb_request *r = flat(a, request(a, list, 2));
     struct distributor_report rep = {0};
     int64_t bad_samples = (int64_t)bad->n_samples;
     distributor_validate(r, &limits, NOW_MS, &rep);
-    assert_int_equal(r->n_timeseries, 1);
-    assert_string_equal(r->timeseries[0]->labels[0]->value, "good");
+    assert_int_equal(r->nseries, 1);
+    assert_string_equal(label_value(a, r, 0, 0), "good");
     assert_int_equal(rep.samples_ok, 2);
     assert_int_equal(rep.discarded[reason], bad_samples);
     assert_int_equal(rep.nerrors, 1);
@@ -89,6 +122,7 @@ expect_refused(Prometheus__TimeSeries *bad, enum distributor_reason reason,
         fail_msg("message \"%s\" lacks \"%s\"", rep.errors.data, text);
     }
     distributor_report_fini(&rep);
+    tr_prompb_request_fini(r);
 }
 
 static void
@@ -135,13 +169,14 @@ test_time_rules(void **state)
     /* Within one series only the bad samples go. */
     Prometheus__TimeSeries *ts =
         series(a, NOW_MS + 10 * 60 * 1000 - 1000, 3, "__name__", "x", NULL);
-    Prometheus__WriteRequest *r = request(a, &ts, 1);
+    struct tr_prompb_request *r = flat(a, request(a, &ts, 1));
     struct distributor_report rep = {0};
     distributor_validate(r, &limits, NOW_MS, &rep);
-    assert_int_equal(r->n_timeseries, 1);
-    assert_int_equal(ts->n_samples, 2);
+    assert_int_equal(r->nseries, 1);
+    assert_int_equal(r->series[0].nsamples, 2);
     assert_int_equal(rep.discarded[REASON_TOO_FAR_IN_FUTURE], 1);
     distributor_report_fini(&rep);
+    tr_prompb_request_fini(r);
     tr_arena_destroy(a);
 }
 
@@ -152,15 +187,17 @@ test_sorts_and_drops_empty(void **state)
     Prometheus__TimeSeries *ts =
         series(a, NOW_MS, 1, "zone", "eu", "job", "api", "empty", "",
                "__name__", "up", NULL);
-    Prometheus__WriteRequest *r = request(a, &ts, 1);
+    struct tr_prompb_request *r = flat(a, request(a, &ts, 1));
     struct distributor_report rep = {0};
     distributor_validate(r, &limits, NOW_MS, &rep);
     assert_int_equal(rep.nerrors, 0);
-    assert_int_equal(ts->n_labels, 3);
-    assert_string_equal(ts->labels[0]->name, "__name__");
-    assert_string_equal(ts->labels[1]->name, "job");
-    assert_string_equal(ts->labels[2]->name, "zone");
+    assert_int_equal(r->series[0].nlabels, 3);
+    assert_string_equal(label_name(a, r, 0, 0), "__name__");
+    assert_string_equal(label_name(a, r, 0, 1), "job");
+    assert_string_equal(label_name(a, r, 0, 2), "zone");
+    assert_string_equal(label_value(a, r, 0, 2), "eu");
     distributor_report_fini(&rep);
+    tr_prompb_request_fini(r);
     tr_arena_destroy(a);
 }
 
@@ -174,17 +211,18 @@ test_histograms_dropped_floats_kept(void **state)
     ts->histograms = tr_arena_calloc(a, 1, sizeof(*ts->histograms));
     ts->histograms[0] = h;
     ts->n_histograms = 1;
-    Prometheus__WriteRequest *r = request(a, &ts, 1);
+    struct tr_prompb_request *r = flat(a, request(a, &ts, 1));
     struct distributor_report rep = {0};
     distributor_validate(r, &limits, NOW_MS, &rep);
-    assert_int_equal(r->n_timeseries, 1);
-    assert_int_equal(ts->n_histograms, 0);
+    assert_int_equal(r->nseries, 1);
+    assert_int_equal(r->series[0].nhistograms, 0);
     assert_int_equal(rep.samples_ok, 2);
     assert_int_equal(rep.discarded[REASON_NATIVE_HISTOGRAM], 1);
     tr_buf_append_byte(&rep.errors, '\0');
     assert_non_null(strstr(rep.errors.data, "native histograms are not "
                                             "supported"));
     distributor_report_fini(&rep);
+    tr_prompb_request_fini(r);
     tr_arena_destroy(a);
 }
 
@@ -207,23 +245,30 @@ test_metadata_and_exemplars(void **state)
         ex->timestamp = NOW_MS;
         ts->exemplars[ts->n_exemplars++] = ex;
     }
-    Prometheus__WriteRequest *r = request(a, &ts, 1);
-    r->metadata = tr_arena_calloc(a, 2, sizeof(*r->metadata));
+    Prometheus__WriteRequest *w = request(a, &ts, 1);
+    w->metadata = tr_arena_calloc(a, 2, sizeof(*w->metadata));
     for (int i = 0; i < 2; i++) {
         Prometheus__MetricMetadata *m = tr_arena_calloc(a, 1, sizeof(*m));
         prometheus__metric_metadata__init(m);
         m->metric_family_name = i == 0 ? "c" : "";
-        r->metadata[r->n_metadata++] = m;
+        w->metadata[w->n_metadata++] = m;
     }
+    struct tr_prompb_request *r = flat(a, w);
     struct distributor_report rep = {0};
     distributor_validate(r, &limits, NOW_MS, &rep);
     assert_int_equal(rep.exemplars_ok, 1);
     assert_int_equal(rep.exemplars_dropped, 1);
     assert_int_equal(rep.metadata_ok, 1);
     assert_int_equal(rep.metadata_dropped, 1);
-    assert_int_equal(r->n_metadata, 1);
+    assert_int_equal(r->nmetadata, 1);
+    assert_int_equal(r->series[0].nexemplars, 1);
+    assert_int_equal(r->exemplar_labels[r->exemplars[r->series[0].exemplars]
+                                            .labels]
+                         .name_len,
+                     8);
     assert_int_equal(rep.nerrors, 2);
     distributor_report_fini(&rep);
+    tr_prompb_request_fini(r);
     tr_arena_destroy(a);
 }
 
@@ -264,17 +309,16 @@ static void
 test_routing(void **state)
 {
     struct tr_arena *a = tr_arena_create(0);
-    struct tr_buf scratch = TR_BUF_INIT;
-    Prometheus__TimeSeries *ts =
-        series(a, 0, 0, "__name__", "up", "job", "x", NULL);
-    uint64_t k1 =
-        distributor_routing_key("t1", ts->labels, ts->n_labels, &scratch);
-    uint64_t k1b =
-        distributor_routing_key("t1", ts->labels, ts->n_labels, &scratch);
-    uint64_t k2 =
-        distributor_routing_key("t2", ts->labels, ts->n_labels, &scratch);
+    const struct tr_label ls[] = {{"__name__", 8, "up", 2}, {"job", 3, "x", 1}};
+    const struct tr_label other[] = {{"__name__", 8, "up", 2},
+                                     {"job", 3, "y", 1}};
+    uint64_t k1 = distributor_routing_key("t1", ls, 2);
+    uint64_t k1b = distributor_routing_key("t1", ls, 2);
+    uint64_t k2 = distributor_routing_key("t2", ls, 2);
+    uint64_t k3 = distributor_routing_key("t1", other, 2);
     assert_int_equal(k1, k1b);
     assert_true(k1 != k2);
+    assert_true(k1 != k3);
 
     /* Rendezvous: spread over members; losing one moves only its keys. */
     bool usable[4] = {true, true, true, true};
@@ -298,7 +342,6 @@ test_routing(void **state)
         }
         assert_true(out[0] != out[1] && out[1] != out[2] && out[0] != out[2]);
     }
-    tr_buf_fini(&scratch);
     tr_arena_destroy(a);
 }
 
