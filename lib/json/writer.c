@@ -16,24 +16,245 @@
 /*
  * Shortest decimal digits of a finite, positive v that parse back to v:
  * digs holds nd digits (no leading or trailing zeros) and the value is
- * 0.digs * 10^dp. Doubles carry at least 15 significant decimal digits
+ * 0.digs * 10^dp. Of several equally short candidates the closest to v
+ * wins (ties to even), as Go's strconv picks them.
+ *
+ * The fast path below covers 2^-12 <= v < 2^127 (every value a dashboard
+ * usually shows) with exact 128-bit integer arithmetic; the rest goes
+ * through printf and strtod.
+ */
+
+__extension__ typedef unsigned __int128 u128;
+
+/* floor(e * log10(2)) for |e| < 1650 (may be one too high for negative
+ * e just below an integer, which the callers tolerate). */
+static int
+floor_log10_pow2(int e)
+{
+    return (int)(((int64_t)e * 78913) >> 18);
+}
+
+static const uint64_t pow10_u64[20] = {
+    1ULL,
+    10ULL,
+    100ULL,
+    1000ULL,
+    10000ULL,
+    100000ULL,
+    1000000ULL,
+    10000000ULL,
+    100000000ULL,
+    1000000000ULL,
+    10000000000ULL,
+    100000000000ULL,
+    1000000000000ULL,
+    10000000000000ULL,
+    100000000000000ULL,
+    1000000000000000ULL,
+    10000000000000000ULL,
+    100000000000000000ULL,
+    1000000000000000000ULL,
+    10000000000000000000ULL,
+};
+
+/* 10^k for k <= 38 as a 128-bit integer. */
+static u128
+pow10_u128(int k)
+{
+    u128 p = pow10_u64[k < 19 ? k : 19];
+    for (int i = 19; i < k; i++) {
+        p *= 10;
+    }
+    return p;
+}
+
+/* floor(x * 2^e2 / 10^q) with q <= 0 or e2 >= 0, exactly; *exact tells
+ * whether nothing was cut off. False when it does not fit. */
+static bool
+scale_exact(uint64_t x, int e2, int q, uint64_t *out, bool *exact)
+{
+    u128 n = x;
+    if (q <= 0) {
+        /* x * 10^-q * 2^e2: x < 2^55, 10^21 < 2^70. */
+        if (-q > 21) {
+            return false;
+        }
+        n *= pow10_u128(-q);
+        if (e2 >= 0) {
+            if (e2 > 50) {
+                return false;
+            }
+            n <<= e2;
+            *exact = true;
+        } else {
+            if (-e2 >= 128) {
+                return false;
+            }
+            u128 mask = ((u128)1 << -e2) - 1;
+            *exact = (n & mask) == 0;
+            n >>= -e2;
+        }
+    } else {
+        if (e2 < 0 || e2 > 72 || q > 38) {
+            return false;
+        }
+        n <<= e2;
+        u128 d = pow10_u128(q);
+        u128 quot = n / d;
+        *exact = quot * d == n;
+        n = quot;
+    }
+    if (n >> 64 != 0) {
+        return false;
+    }
+    *out = (uint64_t)n;
+    return true;
+}
+
+static bool
+shortest_digits_fast(double v, char digs[18], int *nd, int *dp)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof(bits));
+    int biased = (int)(bits >> 52 & 0x7ff);
+    uint64_t frac = bits & ((UINT64_C(1) << 52) - 1);
+    if (biased == 0 || biased == 0x7ff) {
+        return false; /* zero, subnormal, inf, nan */
+    }
+    uint64_t m2 = frac | UINT64_C(1) << 52;
+    /* v = mv * 2^e2; the numbers that round to v lie between mm * 2^e2
+     * and mp * 2^e2 (closer below at powers of two). */
+    int e2 = biased - 1023 - 52 - 2;
+    if (e2 < -66 || e2 > 72) {
+        return false;
+    }
+    uint64_t mv = 4 * m2;
+    uint64_t mp = mv + 2;
+    uint64_t mm = mv - 1 - (frac != 0 || biased <= 1);
+    /* Round-half-even parsing: the bounds themselves read back as v when
+     * its mantissa is even. */
+    bool inclusive = (m2 & 1) == 0;
+
+    /* A decimal exponent low enough that the shortest answer has no
+     * digits below it, high enough that the scaled values fit 64 bits. */
+    int q = floor_log10_pow2(e2) - 1;
+    uint64_t vr, vp, vm;
+    bool vr_exact, vp_exact, vm_exact;
+    if (!scale_exact(mv, e2, q, &vr, &vr_exact) ||
+        !scale_exact(mp, e2, q, &vp, &vp_exact) ||
+        !scale_exact(mm, e2, q, &vm, &vm_exact)) {
+        return false;
+    }
+    if (!inclusive && vp_exact) {
+        vp--; /* the upper bound itself reads back as the next double */
+    }
+    /* Remove digits while a shorter number still fits between the
+     * bounds (Ryu's general case). */
+    bool vm_zeros = inclusive && vm_exact;
+    bool vr_zeros = vr_exact;
+    unsigned last = 0;
+    int removed = 0;
+    while (vp / 10 > vm / 10) {
+        vm_zeros = vm_zeros && vm % 10 == 0;
+        vr_zeros = vr_zeros && last == 0;
+        last = (unsigned)(vr % 10);
+        vr /= 10;
+        vp /= 10;
+        vm /= 10;
+        removed++;
+    }
+    if (vm_zeros) {
+        /* The lower bound itself is allowed and has more zeros. */
+        while (vm % 10 == 0) {
+            vr_zeros = vr_zeros && last == 0;
+            last = (unsigned)(vr % 10);
+            vr /= 10;
+            vp /= 10;
+            vm /= 10;
+            removed++;
+        }
+    }
+    if (vr_zeros && last == 5 && vr % 2 == 0) {
+        last = 4; /* exactly halfway: round to even */
+    }
+    uint64_t out = vr + ((vr == vm && !vm_zeros) || last >= 5);
+    int exp10 = q + removed;
+    while (out % 10 == 0) {
+        out /= 10;
+        exp10++;
+    }
+    char tmp[20];
+    int n = 0;
+    while (out > 0) {
+        tmp[n++] = (char)('0' + out % 10);
+        out /= 10;
+    }
+    if (n > 17) {
+        return false; /* cannot happen; the slow path settles it */
+    }
+    for (int i = 0; i < n; i++) {
+        digs[i] = tmp[n - 1 - i];
+    }
+    *nd = n;
+    *dp = n + exp10;
+    return true;
+}
+
+/*
+ * At a power of two the doubles below are closer than those above, so the
+ * correctly rounded 16 digits can miss v while the next 16-digit number
+ * up reads back as v (Go prints that one). Replaces digs (n digits, first
+ * at 10^*exp10) by it and returns true if so.
+ */
+static bool
+next_up_reads_back(double v, char *digs, int n, int *exp10)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof(bits));
+    if ((bits & ((UINT64_C(1) << 52) - 1)) != 0 || v < DBL_MIN) {
+        return false;
+    }
+    char up[24];
+    memcpy(up, digs, (size_t)n);
+    int e = *exp10;
+    int i = n - 1;
+    while (i >= 0 && up[i] == '9') {
+        up[i--] = '0';
+    }
+    if (i < 0) {
+        up[0] = '1'; /* 99..9 + 1: one more power of ten */
+        e++;
+    } else {
+        up[i]++;
+    }
+    char text[48];
+    snprintf(text, sizeof(text), "%.1s.%.*se%d", up, n - 1, up + 1, e);
+    if (strtod(text, NULL) != v) {
+        return false;
+    }
+    memcpy(digs, up, (size_t)n);
+    *exp10 = e;
+    return true;
+}
+
+/*
+ * The slow path: doubles carry at least 15 significant decimal digits
  * (DBL_DIG), so if some decimal of <= 15 digits round-trips, rounding v to
  * 15 digits yields it (padded with zeros, which we strip). Otherwise 16,
  * else 17 digits, which always round-trip. (Subnormals have less
- * precision, so for them the search starts at one digit.) Go picks the closest
- * of several equally short candidates; correct rounding does the same except in
- * rare cases at powers of two, where we may print one digit more than Go.
+ * precision, so for them the search starts at one digit.) At powers of
+ * two the next 16-digit number up may read back when the closest does not.
  */
 static void
 shortest_digits(double v, char digs[18], int *nd, int *dp)
 {
+    if (shortest_digits_fast(v, digs, nd, dp)) {
+        return;
+    }
     char tmp[40];
     /* Subnormals carry fewer digits: search from one digit up. */
     for (int prec = v < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
         snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
-        if (prec < 17 && strtod(tmp, NULL) != v) {
-            continue;
-        }
         /* tmp is "d.ddde[+-]X..." (or "de[+-]X" when prec is 1). */
         int n = 0;
         const char *p = tmp;
@@ -43,6 +264,11 @@ shortest_digits(double v, char digs[18], int *nd, int *dp)
             }
         }
         int exp10 = atoi(p + 1);
+        if (prec < 17 && strtod(tmp, NULL) != v) {
+            if (prec != 16 || !next_up_reads_back(v, digs, n, &exp10)) {
+                continue;
+            }
+        }
         while (n > 1 && digs[n - 1] == '0') {
             n--;
         }

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -215,6 +216,105 @@ test_double_shortest(void **state)
     }
 }
 
+/*
+ * Reference for Go's shortest formatting, by brute force: the fewest
+ * significant digits that parse back to v, the closest such number to v.
+ * At each length the correctly rounded number is the closest; at a power
+ * of two its neighbours can read back when it does not.
+ */
+static void
+go_shortest(double v, uint64_t *digits, int *exp10)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        char b[64];
+        snprintf(b, sizeof(b), "%.*e", prec - 1, v);
+        uint64_t c = 0;
+        const char *s = b;
+        for (; *s != 'e'; s++) {
+            if (*s != '.') {
+                c = c * 10 + (uint64_t)(*s - '0');
+            }
+        }
+        int e = atoi(s + 1) - (prec - 1);
+        uint64_t cands[3] = {c, c - 1, c + 1};
+        for (int k = 0; k < 3; k++) {
+            char t[64];
+            snprintf(t, sizeof(t), "%llue%d", (unsigned long long)cands[k], e);
+            if (cands[k] > 0 && strtod(t, NULL) == v) {
+                *digits = cands[k];
+                *exp10 = e;
+                while (*digits % 10 == 0) {
+                    *digits /= 10;
+                    (*exp10)++;
+                }
+                return;
+            }
+        }
+    }
+    print_error("no shortest form found for %.17g\n", v);
+    fail();
+}
+
+static void
+check_go_shortest(double v)
+{
+    if (v == 0) {
+        return; /* the neighbour below the smallest subnormal */
+    }
+    char out[TR_JSON_FLOAT_MAX];
+    tr_json_format_float(v, 'e', out, sizeof(out));
+    uint64_t c = 0, want;
+    int nd = 0, want_exp;
+    const char *s = out;
+    for (; *s != 'e'; s++) {
+        if (*s != '.') {
+            c = c * 10 + (uint64_t)(*s - '0');
+            nd++;
+        }
+    }
+    go_shortest(v, &want, &want_exp);
+    if (c != want || atoi(s + 1) - (nd - 1) != want_exp) {
+        print_error("%.17g: got %s, want %llue%d\n", v, out,
+                    (unsigned long long)want, want_exp);
+        fail();
+    }
+}
+
+static void
+test_double_matches_go_shortest(void **state)
+{
+    /* Powers of two (the bounds are uneven there) and their neighbours
+     * across the whole range, inside and outside the fast path. */
+    for (int e = -1074; e < 1024; e += 3) {
+        check_go_shortest(ldexp(1, e));
+        check_go_shortest(nextafter(ldexp(1, e), 0));
+        check_go_shortest(nextafter(ldexp(1, e), INFINITY));
+    }
+    check_double(ldexp(1, -24), "5.960464477539063e-8");
+    check_double(ldexp(1, 130), "1.361129467683754e+39");
+    /* Decimals like exporters write, counters, rates. */
+    for (int i = 1; i < 3000; i++) {
+        check_go_shortest(i / 100.0);
+        check_go_shortest(i * 1.1);
+        check_go_shortest(1e6 + i / 1000.0);
+        check_go_shortest(i / 3.0 / 60);
+    }
+    /* Random doubles, half of them in the range of everyday values. */
+    srand(7);
+    for (int i = 0; i < 20000; i++) {
+        uint64_t bits = ((uint64_t)rand() << 42) ^ ((uint64_t)rand() << 21) ^
+                        (uint64_t)rand();
+        double v;
+        memcpy(&v, &bits, sizeof(v));
+        if (i % 2 == 1) {
+            v = ldexp(1.0 + (double)rand() / RAND_MAX, rand() % 160 - 14);
+        }
+        if (isfinite(v) && v != 0) {
+            check_go_shortest(fabs(v));
+        }
+    }
+}
+
 static void
 check_prom(double v, const char *want)
 {
@@ -325,6 +425,7 @@ main(void)
         cmocka_unit_test(test_misuse_is_sticky_einval),
         cmocka_unit_test(test_string_escaping),
         cmocka_unit_test(test_double_shortest),
+        cmocka_unit_test(test_double_matches_go_shortest),
         cmocka_unit_test(test_prom_value),
         cmocka_unit_test(test_format_float_go),
         cmocka_unit_test(test_unix_ms),
