@@ -1,5 +1,7 @@
 #include "promapi/response.h"
 
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "base/buf.h"
@@ -194,13 +196,53 @@ tr_promapi_write_tr_labels(struct tr_json *w, const struct tr_labels *ls)
     tr_json_object_end(w);
 }
 
+/* Writes u in decimal ending at end (exclusive); returns the start. */
+static char *
+put_uint_backwards(char *end, uint64_t u, int min_digits)
+{
+    do {
+        *--end = (char)('0' + u % 10);
+        u /= 10;
+        min_digits--;
+    } while (u != 0 || min_digits > 0);
+    return end;
+}
+
+/*
+ * [<unix seconds>,"<value>"] in one piece, as tr_json_unix_ms and
+ * tr_json_prom_value write them: a range result holds hundreds of
+ * thousands of points, so this is the hot path of the API.
+ */
 static void
 write_point(struct tr_json *w, int64_t t, double v)
 {
-    tr_json_array_begin(w);
-    tr_json_unix_ms(w, t);
-    tr_json_prom_value(w, v);
-    tr_json_array_end(w);
+    char buf[96];
+    char digits[24];
+    char *end = digits + sizeof(digits);
+    uint64_t a = t < 0 ? 0ULL - (uint64_t)t : (uint64_t)t;
+    char *p = end;
+    if (a % 1000 != 0) {
+        p = put_uint_backwards(p, a % 1000, 3);
+        *--p = '.';
+    }
+    p = put_uint_backwards(p, a / 1000, 1);
+    if (t < 0) {
+        *--p = '-';
+    }
+    size_t n = 0;
+    buf[n++] = '[';
+    memcpy(buf + n, p, (size_t)(end - p));
+    n += (size_t)(end - p);
+    buf[n++] = ',';
+    buf[n++] = '"';
+    /* Prometheus: 'f' layout, except exponents for tiny and huge values;
+     * 'f' needs at most 48 bytes here (see tr_json_prom_value). */
+    double m = fabs(v);
+    char fmt = (m != 0 && (m < 1e-6 || m >= 1e21)) ? 'e' : 'f';
+    n += tr_json_format_float(v, fmt, buf + n, sizeof(buf) - n - 2);
+    buf[n++] = '"';
+    buf[n++] = ']';
+    tr_json_raw(w, buf, n);
 }
 
 static void

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -272,6 +273,68 @@ test_vector_and_matrix(void **state)
             "\"samples\":{\"totalQueryableSamples\":12,\"peakSamples\":3}}}}");
 }
 
+/* Points of a matrix are written in one piece; they must read exactly as
+ * the JSON writer's timestamp and Prometheus value would write them. */
+static void
+test_matrix_points_match_writer(void **state)
+{
+    static const int64_t ts[] = {0,
+                                 1,
+                                 999,
+                                 1000,
+                                 1500,
+                                 -1,
+                                 -1500,
+                                 -2000,
+                                 INT64_C(1700000000123),
+                                 INT64_MAX,
+                                 INT64_MIN + 1};
+    static const double vs[] = {
+        0,       -0.0,       1,        0.1,
+        1e-7,    -2.5e-7,    1e21,     1e20,
+        -1e22,   NAN,        INFINITY, -INFINITY,
+        1.0 / 3, 123456.789, 5e-324,   1.7976931348623157e308};
+    size_t n = sizeof(ts) / sizeof(ts[0]) * (sizeof(vs) / sizeof(vs[0]));
+    struct tr_promql_point *pts = calloc(n, sizeof(*pts));
+    assert_non_null(pts);
+    size_t k = 0;
+    for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
+        for (size_t j = 0; j < sizeof(vs) / sizeof(vs[0]); j++) {
+            pts[k++] = (struct tr_promql_point){ts[i], vs[j]};
+        }
+    }
+    struct tr_promql_series series = {{up_job, 2}, pts, n};
+    struct tr_promql_value v = {.type = TR_PROMQL_TYPE_MATRIX};
+    v.u.matrix.series = &series;
+    v.u.matrix.n = 1;
+
+    struct tr_buf want = TR_BUF_INIT;
+    struct tr_json w;
+    tr_json_init(&w, &want);
+    tr_json_array_begin(&w);
+    for (size_t i = 0; i < n; i++) {
+        tr_json_array_begin(&w);
+        tr_json_unix_ms(&w, pts[i].t);
+        tr_json_prom_value(&w, pts[i].v);
+        tr_json_array_end(&w);
+    }
+    tr_json_array_end(&w);
+    assert_int_equal(tr_json_finish(&w), TR_OK);
+
+    struct tr_buf got = TR_BUF_INIT;
+    tr_json_init(&w, &got);
+    tr_promapi_write_query_data(&w, &v, NULL);
+    assert_int_equal(tr_json_finish(&w), TR_OK);
+    const char *values = strstr(got.data, "\"values\":");
+    assert_non_null(values);
+    values += strlen("\"values\":");
+    assert_true(strlen(values) == want.len + 3); /* plus "}]}" */
+    assert_memory_equal(values, want.data, want.len);
+    tr_buf_fini(&want);
+    tr_buf_fini(&got);
+    free(pts);
+}
+
 static void
 test_tr_labels_object(void **state)
 {
@@ -326,6 +389,7 @@ main(void)
         cmocka_unit_test(test_errtypes),
         cmocka_unit_test(test_scalar_and_string),
         cmocka_unit_test(test_vector_and_matrix),
+        cmocka_unit_test(test_matrix_points_match_writer),
         cmocka_unit_test(test_tr_labels_object),
         cmocka_unit_test(test_html_escaping),
     };
