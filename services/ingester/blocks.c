@@ -162,17 +162,27 @@ range_start(struct ingester *ing, struct ingester_tenant *t, int64_t head_min)
     return below != INT64_MIN && lo < below ? below : lo;
 }
 
-/* Truncates t's head below what went to blocks, if its time has come. */
+/* Truncates t's head below the highest cut whose retention has passed
+ * (all of them with force). */
 static void
-truncate_head(struct ingester_tenant *t)
+truncate_head(struct ingester_tenant *t, bool force)
 {
-    if (t->truncate_below == INT64_MIN || tr_mono_ns() < t->truncate_at_ns) {
+    int64_t now = tr_mono_ns(), below = INT64_MIN;
+    size_t done = 0;
+    while (done < t->ntruncations &&
+           (force || t->truncations[done].at_ns <= now)) {
+        below = t->truncations[done++].below;
+    }
+    if (done == 0) {
         return;
     }
+    t->ntruncations -= done;
+    memmove(t->truncations, t->truncations + done,
+            t->ntruncations * sizeof(t->truncations[0]));
     struct tr_head_truncation tr = {0};
     struct tr_err err;
     tr_err_clear(&err);
-    if (tr_head_truncate(t->head, t->truncate_below, &tr, &err) != TR_OK) {
+    if (tr_head_truncate(t->head, below, &tr, &err) != TR_OK) {
         tr_log_warn("cannot truncate head", "tenant=%s err=\"%s\"", t->id,
                     err.msg);
         return;
@@ -180,10 +190,27 @@ truncate_head(struct ingester_tenant *t)
     ingester_tenant_series(t);
     tr_log_debug("head truncated", "tenant=%s below=%lld chunks=%llu "
                  "series=%llu",
-                 t->id, (long long)t->truncate_below,
+                 t->id, (long long)below,
                  (unsigned long long)tr.chunks_removed,
                  (unsigned long long)tr.series_removed);
-    t->truncate_below = INT64_MIN;
+}
+
+/* Schedules the truncation of t's head below below after the retention. */
+static void
+schedule_truncation(struct ingester *ing, struct ingester_tenant *t,
+                    int64_t below)
+{
+    if (t->ntruncations == INGESTER_PENDING_TRUNCATIONS) {
+        /* Cuts come faster than the retention: the oldest goes now. */
+        t->truncations[0].at_ns = 0;
+        truncate_head(t, false);
+    }
+    t->truncations[t->ntruncations].below = below;
+    t->truncations[t->ntruncations].at_ns = tr_mono_ns() + ing->retain_ns;
+    t->ntruncations++;
+    if (ing->retain_ns == 0) {
+        truncate_head(t, true);
+    }
 }
 
 /*
@@ -198,7 +225,7 @@ cut_tenant(struct ingester *ing, struct ingester_tenant *t, bool flush,
 {
     int64_t d = ing->block_ms;
     struct tr_head_stats st;
-    truncate_head(t);
+    truncate_head(t, false);
     tr_head_stats(t->head, &st);
     int64_t flush_to = st.max_time;
     for (;;) {
@@ -246,11 +273,7 @@ cut_tenant(struct ingester *ing, struct ingester_tenant *t, bool flush,
         if (rc != TR_OK) {
             return tr_err_prefix(err, "cannot cut block of tenant %s", t->id);
         }
-        t->truncate_below = hi;
-        t->truncate_at_ns = tr_mono_ns() + ing->retain_ns;
-        if (ing->retain_ns == 0) {
-            truncate_head(t);
-        }
+        schedule_truncation(ing, t, hi);
     }
 }
 

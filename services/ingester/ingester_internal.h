@@ -59,6 +59,9 @@ struct tr_rpc_server;
 struct tr_series;
 
 #define INGESTER_TENANT_MAX 150
+/* Cuts whose head truncation may wait at once; beyond, the oldest goes
+ * early. */
+#define INGESTER_PENDING_TRUNCATIONS 16
 
 /* Latest metadata of one metric family. */
 struct ingester_metadata {
@@ -84,9 +87,13 @@ struct ingester_tenant {
      * meta store); INT64_MIN before the first cut. */
     _Atomic int64_t in_blocks_below;
     _Atomic int64_t last_append_ns; /* monotonic; idle flush */
-    /* Head truncation waiting for retain_cut_data (cut_lock guards). */
-    int64_t truncate_below; /* INT64_MIN: none */
-    int64_t truncate_at_ns; /* monotonic */
+    /* Head truncations waiting for retain_cut_data, oldest first
+     * (cut_lock guards). */
+    struct {
+        int64_t below;
+        int64_t at_ns; /* monotonic */
+    } truncations[INGESTER_PENDING_TRUNCATIONS];
+    size_t ntruncations;
 
     pthread_mutex_t lock;           /* guards metadata and exemplars */
     struct ingester_metadata *meta; /* sorted by family */

@@ -99,7 +99,6 @@ ingester_tenant_get(struct ingester *ing, const char *id, struct tr_err *err)
     strcpy(t->id, id);
     pthread_mutex_init(&t->lock, NULL);
     atomic_init(&t->in_blocks_below, INT64_MIN);
-    t->truncate_below = INT64_MIN;
     /* The series limit is enforced by the push path (it is recorded in
      * each WAL record), not by the head. */
     t->head = tr_head_create(NULL);
