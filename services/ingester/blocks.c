@@ -59,12 +59,13 @@ persist_in_blocks(struct ingester *ing, struct ingester_tenant *t,
     tr_free(ts);
     if (rc != TR_OK) {
         tr_buf_fini(&b);
-        return tr_err_set(err, TR_ENOMEM, "cannot persist block times: out "
-                                          "of memory");
+        return tr_err_set(err, TR_ENOMEM,
+                          "cannot persist block times: out "
+                          "of memory");
     }
-    rc = tr_kv_log_meta_put(ing->wal, INGESTER_META_IN_BLOCKS,
-                            strlen(INGESTER_META_IN_BLOCKS), b.data, b.len,
-                            err);
+    rc =
+        tr_kv_log_meta_put(ing->wal, INGESTER_META_IN_BLOCKS,
+                           strlen(INGESTER_META_IN_BLOCKS), b.data, b.len, err);
     tr_buf_fini(&b);
     if (rc == TR_OK) {
         atomic_store(&t->in_blocks_below, below);
@@ -136,7 +137,8 @@ upload_range(struct ingester *ing, struct ingester_tenant *t, int64_t lo,
     }
     if (rc == TR_OK) {
         tr_counter_inc(t->blocks_cut);
-        tr_log_info("block cut", "tenant=%s block=%s mint=%lld maxt=%lld "
+        tr_log_info("block cut",
+                    "tenant=%s block=%s mint=%lld maxt=%lld "
                     "series=%llu samples=%llu took_ms=%lld",
                     t->id, f.meta.id, (long long)lo, (long long)hi,
                     (unsigned long long)f.meta.series,
@@ -145,8 +147,8 @@ upload_range(struct ingester *ing, struct ingester_tenant *t, int64_t lo,
     }
     tr_block_files_fini(&f);
     if (rc != TR_OK) {
-        tr_err_prefix(err, "cannot cut block of tenant %s [%lld, %lld)",
-                      t->id, (long long)lo, (long long)hi);
+        tr_err_prefix(err, "cannot cut block of tenant %s [%lld, %lld)", t->id,
+                      (long long)lo, (long long)hi);
     }
     return rc;
 }
@@ -188,10 +190,10 @@ truncate_head(struct ingester_tenant *t, bool force)
         return;
     }
     ingester_tenant_series(t);
-    tr_log_debug("head truncated", "tenant=%s below=%lld chunks=%llu "
+    tr_log_debug("head truncated",
+                 "tenant=%s below=%lld chunks=%llu "
                  "series=%llu",
-                 t->id, (long long)below,
-                 (unsigned long long)tr.chunks_removed,
+                 t->id, (long long)below, (unsigned long long)tr.chunks_removed,
                  (unsigned long long)tr.series_removed);
 }
 
@@ -348,8 +350,8 @@ cut_tenants(struct ingester *ing, bool flush, const char *only,
         tr_err_clear(&e);
         int r = cut_tenant(ing, ts[i], flush || idle(ing, ts[i]), &e);
         if (r != TR_OK) {
-            tr_log_error("cannot cut blocks", "tenant=%s err=\"%s\"",
-                         ts[i]->id, e.msg);
+            tr_log_error("cannot cut blocks", "tenant=%s err=\"%s\"", ts[i]->id,
+                         e.msg);
             if (rc == TR_OK) {
                 rc = r;
                 if (err != NULL) {
@@ -437,8 +439,9 @@ handle_flush(struct tr_http_req *req, void *arg)
 {
     struct ingester *ing = arg;
     if (!atomic_load(&ing->ready)) {
-        tr_http_reply_text_error(req, 503, "ingester not ready: replaying "
-                                           "WAL");
+        tr_http_reply_text_error(req, 503,
+                                 "ingester not ready: replaying "
+                                 "WAL");
         return;
     }
     const char *tenant = tr_http_req_param(req, "tenant");
@@ -475,8 +478,9 @@ handle_shutdown(struct tr_http_req *req, void *arg)
 {
     struct ingester *ing = arg;
     if (!atomic_load(&ing->ready)) {
-        tr_http_reply_text_error(req, 503, "ingester not ready: replaying "
-                                           "WAL");
+        tr_http_reply_text_error(req, 503,
+                                 "ingester not ready: replaying "
+                                 "WAL");
         return;
     }
     /* Refuse pushes first, so the flush leaves nothing behind. */
@@ -488,8 +492,8 @@ handle_shutdown(struct tr_http_req *req, void *arg)
         tr_http_reply_text_error(req, 500, "%s", err.msg);
         return;
     }
-    tr_log_info("ingester shut down: not accepting writes",
-                "terminate=%s", param_false(req, "terminate") ? "no" : "yes");
+    tr_log_info("ingester shut down: not accepting writes", "terminate=%s",
+                param_false(req, "terminate") ? "no" : "yes");
     if (!param_false(req, "terminate")) {
         pthread_t th;
         if (pthread_create(&th, NULL, terminate_main, NULL) == 0) {
@@ -503,8 +507,8 @@ int
 ingester_blocks_register(struct ingester *ing, struct tr_http_server *http,
                          struct tr_err *err)
 {
-    if (tr_http_route(http, TR_HTTP_GET | TR_HTTP_POST, "/flush",
-                      handle_flush, ing, err) != TR_OK ||
+    if (tr_http_route(http, TR_HTTP_GET | TR_HTTP_POST, "/flush", handle_flush,
+                      ing, err) != TR_OK ||
         tr_http_route(http, TR_HTTP_GET | TR_HTTP_POST, "/ingester/flush",
                       handle_flush, ing, err) != TR_OK ||
         tr_http_route(http, TR_HTTP_GET | TR_HTTP_POST, "/ingester/shutdown",

@@ -112,8 +112,8 @@ metrics_init(struct ingester *ing, struct tr_err *err)
         err);
     ing->min_valid_time = tr_gauge_vec_register(
         r, "tr_ingester_head_min_valid_time_seconds",
-        "Samples older than this are refused (they are in blocks).", tenant,
-        1, err);
+        "Samples older than this are refused (they are in blocks).", tenant, 1,
+        err);
     ing->upload_failures = tr_counter_register(
         r, "tr_ingester_block_upload_failures_total",
         "Blocks that could not be built or uploaded (retried next round).",

@@ -116,7 +116,7 @@ struct ingester_tenant {
 struct ingester_wal_rec {
     uint64_t pos;
     struct ingester_tenant *tenant; /* NULL: no data (skipped record) */
-    int64_t max_t; /* highest sample time; INT64_MIN: none */
+    int64_t max_t;                  /* highest sample time; INT64_MIN: none */
 };
 
 struct ingester {
@@ -126,10 +126,10 @@ struct ingester {
     struct tr_objstore *store;     /* NULL without the storage module */
     int64_t max_series_per_tenant; /* 0: no limit */
     int64_t max_exemplars_per_tenant;
-    int64_t block_ms;         /* ingester.block_duration */
-    int64_t cut_interval_ns;  /* ingester.cut_interval */
-    int64_t retain_ns;        /* ingester.retain_cut_data */
-    int64_t idle_flush_ns;    /* ingester.flush_idle_timeout; 0: off */
+    int64_t block_ms;        /* ingester.block_duration */
+    int64_t cut_interval_ns; /* ingester.cut_interval */
+    int64_t retain_ns;       /* ingester.retain_cut_data */
+    int64_t idle_flush_ns;   /* ingester.flush_idle_timeout; 0: off */
     bool flush_on_shutdown;
 
     pthread_rwlock_t tenants_lock;
@@ -158,8 +158,8 @@ struct ingester {
     bool cutter_started;
     pthread_t cutter_thread;
 
-    atomic_bool ready;    /* WAL replayed */
-    atomic_bool stopping; /* module stopping: replay gives up */
+    atomic_bool ready;     /* WAL replayed */
+    atomic_bool stopping;  /* module stopping: replay gives up */
     atomic_bool shut_down; /* /ingester/shutdown: refuse everything */
     bool replay_started;
     pthread_t replay_thread;
@@ -174,8 +174,8 @@ struct ingester {
     struct tr_counter *wal_bytes;
     struct tr_gauge *wal_replay_seconds;
     struct tr_counter *wal_replayed_records;
-    struct tr_counter_vec *blocks_cut;      /* {tenant} */
-    struct tr_gauge_vec *min_valid_time;    /* {tenant} */
+    struct tr_counter_vec *blocks_cut;   /* {tenant} */
+    struct tr_gauge_vec *min_valid_time; /* {tenant} */
     struct tr_counter *upload_failures;
     struct tr_counter *wal_truncations;
     struct tr_gauge *wal_first_position;
@@ -198,8 +198,7 @@ int64_t ingester_series_total(struct ingester *ing);
 int64_t ingester_tenant_series(struct ingester_tenant *t);
 /* Snapshot of the tenants (they live as long as the ingester): a
  * tr_malloc'd array the caller frees, or NULL with *n = 0. */
-struct ingester_tenant **ingester_tenants_list(struct ingester *ing,
-                                               size_t *n);
+struct ingester_tenant **ingester_tenants_list(struct ingester *ing, size_t *n);
 
 /* Stores m as the latest metadata of its family. TR_OK or TR_ENOMEM. */
 int ingester_tenant_put_metadata(struct ingester_tenant *t,
@@ -221,7 +220,7 @@ struct ingester_apply_result {
     int64_t rejected_limit;
     int64_t exemplars;
     size_t nerrors;
-    char *errors[8]; /* first messages (tr_malloc'd) */
+    char *errors[8];                /* first messages (tr_malloc'd) */
     struct ingester_tenant *tenant; /* the push's tenant once applied */
 };
 

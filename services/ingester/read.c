@@ -536,8 +536,7 @@ build_exemplars(struct ingester_tenant *t, const struct matchers *ms,
     }
     for (size_t i = 0; i < n;) {
         size_t j = i;
-        while (j < n &&
-               tr_labels_equal(refs[j].e->series, refs[i].e->series)) {
+        while (j < n && tr_labels_equal(refs[j].e->series, refs[i].e->series)) {
             j++;
         }
         Trident__Ingester__SeriesExemplars *se = tr_arena_alloc(a, sizeof(*se));
@@ -548,8 +547,7 @@ build_exemplars(struct ingester_tenant *t, const struct matchers *ms,
             goto out;
         }
         trident__ingester__series_exemplars__init(se);
-        se->labels =
-            labels_to_pb(a, refs[i].e->series, &se->n_labels);
+        se->labels = labels_to_pb(a, refs[i].e->series, &se->n_labels);
         se->exemplars = exs;
         for (size_t k = i; k < j; k++) {
             Prometheus__Exemplar *ex = tr_arena_alloc(a, sizeof(*ex));

@@ -165,8 +165,7 @@ struct ingester_tenant **
 ingester_tenants_list(struct ingester *ing, size_t *n)
 {
     pthread_rwlock_rdlock(&ing->tenants_lock);
-    struct ingester_tenant **v =
-        tr_malloc((ing->ntenants + 1) * sizeof(*v));
+    struct ingester_tenant **v = tr_malloc((ing->ntenants + 1) * sizeof(*v));
     *n = 0;
     if (v != NULL && ing->ntenants > 0) {
         memcpy(v, ing->tenants, ing->ntenants * sizeof(*v));

@@ -117,9 +117,8 @@ replay_main(void *arg)
     struct tr_err err;
     tr_err_clear(&err);
     int64_t start = tr_mono_ns();
-    int rc = r.arena == NULL
-                 ? tr_err_set(&err, TR_ENOMEM, "out of memory")
-                 : ingester_blocks_load(ing, &err);
+    int rc = r.arena == NULL ? tr_err_set(&err, TR_ENOMEM, "out of memory")
+                             : ingester_blocks_load(ing, &err);
     if (rc == TR_OK) {
         rc = tr_kv_log_iterate(ing->wal, 0, replay_record, &r, &err);
     }
