@@ -38,9 +38,16 @@ struct tr_series {
     struct closed_chunk *closed; /* guarded; nclosed entries, oldest first */
 };
 
+/* A slot of the series map. The hash sits beside the pointer so that a
+ * probe compares hashes without touching (cache-missing) the series. */
+struct map_slot {
+    uint64_t hash;
+    struct tr_series *series; /* NULL: free */
+};
+
 struct map_stripe {
     pthread_rwlock_t lock;
-    struct tr_series **slots; /* open addressing by hash; NULL is free */
+    struct map_slot *slots; /* open addressing by hash */
     uint32_t cap;
     uint32_t count;
 };
@@ -208,26 +215,58 @@ stripe_find(const struct map_stripe *st, uint64_t hash,
     }
     uint32_t mask = st->cap - 1;
     for (uint32_t i = (uint32_t)hash & mask;; i = (i + 1) & mask) {
-        struct tr_series *s = st->slots[i];
-        if (s == NULL) {
+        const struct map_slot *slot = &st->slots[i];
+        if (slot->series == NULL) {
             return NULL;
         }
         /* Equal hashes of different sets are possible: compare sets. */
-        if (s->hash == hash && tr_labels_equal(s->labels, ls)) {
-            return s;
+        if (slot->hash == hash && tr_labels_equal(slot->series->labels, ls)) {
+            return slot->series;
         }
     }
 }
 
 static void
-stripe_put(struct tr_series **slots, uint32_t cap, struct tr_series *s)
+stripe_put(struct map_slot *slots, uint32_t cap, struct tr_series *s)
 {
     uint32_t mask = cap - 1;
     uint32_t i = (uint32_t)s->hash & mask;
-    while (slots[i] != NULL) {
+    while (slots[i].series != NULL) {
         i = (i + 1) & mask;
     }
-    slots[i] = s;
+    slots[i] = (struct map_slot){s->hash, s};
+}
+
+/* Removes s from the stripe (write lock held), shifting later entries of
+ * its probe run back so lookups need no tombstones. False when s is not
+ * there. Same scheme as slots_remove, homes read from the slots. */
+static bool
+stripe_remove(struct map_stripe *st, const struct tr_series *s)
+{
+    if (st->cap == 0) {
+        return false;
+    }
+    struct map_slot *slots = st->slots;
+    uint32_t mask = st->cap - 1;
+    uint32_t i = (uint32_t)s->hash & mask;
+    while (slots[i].series != s) {
+        if (slots[i].series == NULL) {
+            return false;
+        }
+        i = (i + 1) & mask;
+    }
+    slots[i] = (struct map_slot){0, NULL};
+    for (uint32_t j = (i + 1) & mask; slots[j].series != NULL;
+         j = (j + 1) & mask) {
+        uint32_t k = (uint32_t)slots[j].hash & mask;
+        bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (!stays) {
+            slots[i] = slots[j];
+            slots[j] = (struct map_slot){0, NULL};
+            i = j;
+        }
+    }
+    return true;
 }
 
 /*
@@ -262,12 +301,6 @@ slots_remove(struct tr_series **slots, uint32_t cap, struct tr_series *s,
         }
     }
     return true;
-}
-
-static uint64_t
-hash_home(const struct tr_series *s)
-{
-    return s->hash;
 }
 
 static uint64_t
@@ -341,13 +374,13 @@ stripe_reserve(struct tr_head *h, struct map_stripe *st)
         return TR_OK;
     }
     uint32_t cap = st->cap == 0 ? 16 : st->cap * 2;
-    struct tr_series **slots = tr_calloc(cap, sizeof(*slots));
+    struct map_slot *slots = tr_calloc(cap, sizeof(*slots));
     if (slots == NULL) {
         return TR_ENOMEM;
     }
     for (uint32_t i = 0; i < st->cap; i++) {
-        if (st->slots[i] != NULL) {
-            stripe_put(slots, cap, st->slots[i]);
+        if (st->slots[i].series != NULL) {
+            stripe_put(slots, cap, st->slots[i].series);
         }
     }
     tr_free(st->slots);
@@ -1070,7 +1103,7 @@ unlink_empty(struct tr_head *h, struct tr_series **cand, size_t n,
         /* An append since the chunks were dropped keeps it alive. */
         if (!s->removed && series_empty(s)) {
             struct map_stripe *st = stripe_of(h, s->hash);
-            if (!slots_remove(st->slots, st->cap, s, hash_home) ||
+            if (!stripe_remove(st, s) ||
                 !slots_remove(h->id_slots, h->id_cap, s, id_home)) {
                 tr_log_error("series missing from the head's maps",
                              "id=%u", (unsigned)s->id);
