@@ -77,16 +77,23 @@ linear_regression(const struct tr_promql_point *p, size_t n,
     *intercept = sy / cnt - *slope * sx / cnt;
 }
 
+/*
+ * Prometheus's extrapolatedRate. With no_resets the caller knows that no
+ * sample in p is below its predecessor, so the counter correction (which
+ * would add nothing) is skipped.
+ */
 static bool
 extrapolated_rate(const struct tr_promql_point *p, size_t n,
                   int64_t range_start, int64_t range_end, int64_t range_ms,
-                  bool is_counter, bool is_rate, double *out)
+                  bool is_counter, bool is_rate, bool no_resets, double *out)
 {
     if (n < 2) {
         return false;
     }
     double result = p[n - 1].v - p[0].v;
-    if (is_counter) {
+    /* The first sample is compared with 0 and could only add +0, which
+     * changes no result (a -0 difference needs a +0 first sample). */
+    if (is_counter && !no_resets) {
         double last = 0;
         for (size_t i = 0; i < n; i++) {
             if (p[i].v < last) {
@@ -161,6 +168,7 @@ struct range_args {
     int64_t range;
     double p1; /* scalar parameters at this step */
     double p2;
+    bool no_resets; /* no sample of the window is below its predecessor */
 };
 
 static bool
@@ -171,13 +179,13 @@ range_fn(struct ev *ev, enum tr_promql_func_id id,
     switch (id) {
     case TR_PROMQL_FN_RATE:
         return extrapolated_rate(p, n, a->range_start, a->range_end, a->range,
-                                 true, true, out);
+                                 true, true, a->no_resets, out);
     case TR_PROMQL_FN_INCREASE:
         return extrapolated_rate(p, n, a->range_start, a->range_end, a->range,
-                                 true, false, out);
+                                 true, false, a->no_resets, out);
     case TR_PROMQL_FN_DELTA:
         return extrapolated_rate(p, n, a->range_start, a->range_end, a->range,
-                                 false, false, out);
+                                 false, false, false, out);
     case TR_PROMQL_FN_IRATE:
         return instant_value(p, n, true, out);
     case TR_PROMQL_FN_IDELTA:
@@ -427,11 +435,31 @@ eval_range_call(struct ev *ev, const struct tr_promql_node *n,
     }
 
     bool keep_name = id == TR_PROMQL_FN_LAST_OVER_TIME;
+    bool counter = id == TR_PROMQL_FN_RATE || id == TR_PROMQL_FN_INCREASE;
+    uint32_t *resets = NULL;
+    if (counter) {
+        size_t most = 0;
+        for (size_t i = 0; i < r.m.n; i++) {
+            most = r.m.s[i].n > most ? r.m.s[i].n : most;
+        }
+        resets = ev_alloc(ev, (most + 1) * sizeof(*resets));
+    }
     for (size_t i = 0; i < r.m.n; i++) {
         const struct ev_series *s = &r.m.s[i];
         struct ev_series *o = NULL;
         bool have_once = false, once_ok = false;
         double once = 0;
+        /* Windows only move forward (without @): cursors instead of a
+         * search per step. */
+        size_t lo = 0, hi = 0;
+
+        if (counter) {
+            /* resets[j]: samples below their predecessor in p[1..j]. */
+            resets[0] = 0;
+            for (size_t j = 1; j < s->n; j++) {
+                resets[j] = resets[j - 1] + (s->p[j].v < s->p[j - 1].v);
+            }
+        }
 
         for (size_t k = 0; k < ev->nsteps; k++) {
             int64_t ts = ev->start + (int64_t)k * ev->interval;
@@ -446,8 +474,19 @@ eval_range_call(struct ev *ev, const struct tr_promql_node *n,
                 v = once;
             } else {
                 int64_t ref = (r.has_at ? r.at : ts) - r.offset;
-                size_t lo, hi;
-                ev_window(s, ref - r.range, ref, &lo, &hi);
+                if (r.has_at) {
+                    ev_window(s, ref - r.range, ref, &lo, &hi);
+                } else {
+                    while (lo < s->n && s->p[lo].t < ref - r.range) {
+                        lo++;
+                    }
+                    hi = hi > lo ? hi : lo;
+                    while (hi < s->n && s->p[hi].t <= ref) {
+                        hi++;
+                    }
+                }
+                a.no_resets =
+                    counter && hi > lo && resets[hi - 1] == resets[lo];
                 a.ts = ts;
                 a.range_start = ref - r.range;
                 a.range_end = ref;
