@@ -14,9 +14,7 @@ jq_true() { jq -e "$@" >/dev/null; } # jq -e without printing the value
 
 # Figures Trident cannot produce yet although it accepts writes, with why.
 # Remove an entry as soon as the feature lands: the test then requires it.
-declare -A PENDING_TRIDENT=(
-  [bytes_per_sample]="the ingester does not cut blocks into object storage yet"
-)
+declare -A PENDING_TRIDENT=()
 
 FIGURES=(max_samples_per_second samples_per_cpu_second rss_bytes_per_series
          bytes_per_sample query_p50_seconds query_p99_seconds wal_replay_seconds)
