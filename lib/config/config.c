@@ -514,6 +514,12 @@ tr_config_validate(struct tr_config *cfg, struct tr_err *err)
                           "must be >= 1024 and server.http_max_decoded_bytes "
                           ">= it");
     }
+    if (cfg->ingester.wal_memtable_bytes < 1024 * 1024) {
+        return tr_err_set(err, TR_EINVAL,
+                          "invalid value %lld for ingester.wal_memtable_bytes: "
+                          "at least 1048576 (1 MiB)",
+                          (long long)cfg->ingester.wal_memtable_bytes);
+    }
     if (*cfg->common.path_prefix == '\0') {
         return tr_err_set(err, TR_EINVAL,
                           "invalid value for common.path_prefix: empty");

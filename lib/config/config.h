@@ -93,6 +93,7 @@ struct tr_config {
         char *wal_dir;
         char *wal_sync; /* always | group | interval */
         int64_t wal_sync_interval_ns;
+        int64_t wal_memtable_bytes;
         int64_t block_duration_ns;
         int64_t cut_interval_ns;
         int64_t retain_cut_data_ns;

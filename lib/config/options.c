@@ -135,6 +135,11 @@ const struct tr_config_option tr_config_options[] = {
         "can lose the last interval on power loss)."),
     OPT("ingester.wal_sync_interval", DURATION, ingester.wal_sync_interval_ns,
         "100ms", NULL, "Sync period when wal_sync is interval."),
+    OPT("ingester.wal_memtable_bytes", INT, ingester.wal_memtable_bytes,
+        "8388608", NULL,
+        "Memory the WAL keeps for recent records before writing them to its "
+        "files (RocksDB memtable; two of them at most). Larger values mean "
+        "fewer, larger WAL files and more memory."),
     OPT("ingester.block_duration", DURATION, ingester.block_duration_ns,
         "2h", NULL,
         "Time range of the blocks cut from the heads (aligned: [k*d, "

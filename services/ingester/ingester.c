@@ -214,8 +214,12 @@ ingester_start(struct tr_app *app, void **state, struct tr_err *err)
         snprintf(ing->instance_id, sizeof(ing->instance_id), "ingester");
     }
 
+    /* Small memtables: the WAL is only read back on replay, so memory
+     * spent holding recent records buys nothing while running. */
     struct tr_kv_log_options wal_opts = {
         .sync_interval_ms = cfg->ingester.wal_sync_interval_ns / TR_NS_PER_MS,
+        .write_buffer_size = (size_t)cfg->ingester.wal_memtable_bytes,
+        .max_write_buffers = 2,
     };
     if (tr_kv_log_sync_parse(cfg->ingester.wal_sync, &wal_opts.sync, err) !=
         TR_OK) {
