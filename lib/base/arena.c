@@ -29,6 +29,10 @@ struct tr_arena {
     struct cleanup *cleanups;
     size_t block_size;
     size_t used;
+    /* Blocks a reset kept for reuse (tr_arena_set_keep), and their bytes. */
+    struct block *spare;
+    size_t spare_bytes;
+    size_t keep;
 };
 
 static struct block *
@@ -69,20 +73,50 @@ run_cleanups(struct tr_arena *a)
     }
 }
 
+/* Takes the smallest spare block that holds size bytes, or NULL. */
+static struct block *
+take_spare(struct tr_arena *a, size_t size)
+{
+    struct block **best = NULL;
+    for (struct block **p = &a->spare; *p != NULL; p = &(*p)->next) {
+        if ((*p)->size >= size &&
+            (best == NULL || (*p)->size < (*best)->size)) {
+            best = p;
+        }
+    }
+    if (best == NULL) {
+        return NULL;
+    }
+    struct block *b = *best;
+    *best = b->next;
+    a->spare_bytes -= b->size;
+    b->next = NULL;
+    b->used = 0;
+    return b;
+}
+
 void
 tr_arena_reset(struct tr_arena *a)
 {
     run_cleanups(a);
-    /* Keep one regular-sized block for reuse and free the rest. */
+    /* Keep one regular-sized block for reuse, spare blocks up to the keep
+     * limit, and free the rest. */
     struct block *keep = NULL;
     while (a->blocks != NULL) {
         struct block *b = a->blocks;
         a->blocks = b->next;
         if (keep == NULL && b->size == a->block_size) {
             keep = b;
+        } else if (a->spare_bytes + b->size <= a->keep) {
+            b->next = a->spare;
+            a->spare = b;
+            a->spare_bytes += b->size;
         } else {
             tr_free(b);
         }
+    }
+    if (keep == NULL) {
+        keep = take_spare(a, a->block_size);
     }
     if (keep == NULL) {
         keep = block_new(a->block_size); /* only big blocks were left */
@@ -97,6 +131,18 @@ tr_arena_reset(struct tr_arena *a)
 }
 
 void
+tr_arena_set_keep(struct tr_arena *a, size_t bytes)
+{
+    a->keep = bytes;
+    while (a->spare != NULL && a->spare_bytes > bytes) {
+        struct block *b = a->spare;
+        a->spare = b->next;
+        a->spare_bytes -= b->size;
+        tr_free(b);
+    }
+}
+
+void
 tr_arena_destroy(struct tr_arena *a)
 {
     if (a == NULL) {
@@ -106,6 +152,11 @@ tr_arena_destroy(struct tr_arena *a)
     while (a->blocks != NULL) {
         struct block *b = a->blocks;
         a->blocks = b->next;
+        tr_free(b);
+    }
+    while (a->spare != NULL) {
+        struct block *b = a->spare;
+        a->spare = b->next;
         tr_free(b);
     }
     tr_free(a);
@@ -124,7 +175,11 @@ tr_arena_alloc(struct tr_arena *a, size_t size)
         if (rounded > a->block_size / 4) {
             /* Big allocation: its own block, behind the current one so the
              * current block keeps serving small allocations. */
-            struct block *big = block_new(rounded);
+            struct block *big =
+                a->spare != NULL ? take_spare(a, rounded) : NULL;
+            if (big == NULL) {
+                big = block_new(rounded);
+            }
             if (big == NULL) {
                 return NULL;
             }
@@ -134,7 +189,10 @@ tr_arena_alloc(struct tr_arena *a, size_t size)
             a->used += rounded;
             return big->data;
         }
-        b = block_new(a->block_size);
+        b = a->spare != NULL ? take_spare(a, a->block_size) : NULL;
+        if (b == NULL) {
+            b = block_new(a->block_size);
+        }
         if (b == NULL) {
             return NULL;
         }

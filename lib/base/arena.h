@@ -27,8 +27,18 @@ struct tr_arena;
 struct tr_arena *tr_arena_create(size_t block_size);
 /* Runs the cleanup hooks and frees everything. NULL is allowed. */
 void tr_arena_destroy(struct tr_arena *a);
-/* Runs the cleanup hooks and forgets all allocations, keeping one block. */
+/* Runs the cleanup hooks and forgets all allocations, keeping one block
+ * (and spare blocks up to the tr_arena_set_keep limit). */
 void tr_arena_reset(struct tr_arena *a);
+
+/*
+ * Lets resets keep up to bytes of blocks (besides the one always kept) for
+ * later allocations instead of freeing them, so an arena reused for
+ * request after request stops paying for fresh memory (allocation and
+ * page faults) each time. 0, the default, keeps none; lowering the limit
+ * frees spare blocks above it.
+ */
+void tr_arena_set_keep(struct tr_arena *a, size_t bytes);
 
 /* size bytes aligned for any type; NULL when out of memory. */
 void *tr_arena_alloc(struct tr_arena *a, size_t size);

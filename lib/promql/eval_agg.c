@@ -106,7 +106,8 @@ static void
 emit(struct agg *a, int32_t g, int64_t ts, double v)
 {
     if (a->gout[g] < 0) {
-        a->gout[g] = (int32_t)ev_matrix_add(a->ev, a->out, a->glbl[g], 0);
+        a->gout[g] = (int32_t)ev_matrix_add(a->ev, a->out, a->glbl[g],
+                                            ev_points_hint(a->ev, ts));
     }
     ev_series_push(a->ev, &a->out->s[a->gout[g]], ts, v);
 }

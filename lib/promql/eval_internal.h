@@ -125,6 +125,17 @@ void ev_matrix_compact(struct ev_matrix *m);
  * have the same labels.
  */
 void ev_matrix_unique(struct ev *ev, struct ev_matrix *m, bool strict);
+/*
+ * Room to reserve for a new output series whose first point is at step
+ * time ts: the steps left (at most one point each), capped so that many
+ * sparse series do not reserve much more than they use.
+ */
+static inline size_t
+ev_points_hint(const struct ev *ev, int64_t ts)
+{
+    size_t left = ev->nsteps - (size_t)((ts - ev->start) / ev->interval);
+    return left < 1024 ? left : 1024;
+}
 /* Step index of time t in the current range. */
 static inline size_t
 ev_step_index(const struct ev *ev, int64_t t)

@@ -512,7 +512,8 @@ eval_range_call(struct ev *ev, const struct tr_promql_node *n,
             if (o == NULL) {
                 size_t idx = ev_matrix_add(
                     ev, &out->m,
-                    keep_name ? s->lbl : ev_labels_drop_name(ev, s->lbl), 0);
+                    keep_name ? s->lbl : ev_labels_drop_name(ev, s->lbl),
+                    ev_points_hint(ev, ts));
                 o = &out->m.s[idx];
             }
             ev_series_push(ev, o, ts, v);
@@ -1170,7 +1171,8 @@ eval_histogram_quantile(struct ev *ev, const struct tr_promql_node *n,
             size_t hi = gcount[g + 1];
             double v = bucket_quantile(q[k], sorted + lo, hi - lo);
             if (gout[g] < 0) {
-                gout[g] = (int32_t)ev_matrix_add(ev, &out->m, glbl[g], 0);
+                gout[g] = (int32_t)ev_matrix_add(ev, &out->m, glbl[g],
+                                                 ev_points_hint(ev, ts));
             }
             ev_series_push(ev, &out->m.s[gout[g]], ts, v);
         }

@@ -80,9 +80,8 @@ parse_match_params(struct tr_arena *arena, const prom_request *r,
         }
     }
     for (size_t i = 0; nodes != NULL && i < r->n_matchers; i++) {
-        int rc =
-            tr_promql_selector_matchers(
-                arena, &nodes[i]->u.vector, &(*sets)[i], &(*lens)[i], &err);
+        int rc = tr_promql_selector_matchers(arena, &nodes[i]->u.vector,
+                                             &(*sets)[i], &(*lens)[i], &err);
         if (rc != TR_OK) {
             tr_err_prefix(&err, "invalid parameter \"match[]\"");
             answer_error(a, tr_promapi_errtype_of_code(rc), err.msg);
@@ -452,7 +451,7 @@ querier_prometheus_handle(struct tr_rpc_call *call,
         return;
     }
     /* A query's memory: parse tree, samples, values. */
-    struct tr_arena *arena = tr_arena_create(0);
+    struct tr_arena *arena = querier_arena_get(q);
     if (arena == NULL) {
         tr_rpc_call_fail(call, TR_ENOMEM, "out of memory");
         return;
@@ -485,7 +484,7 @@ querier_prometheus_handle(struct tr_rpc_call *call,
     if (a.status >= 500 && a.status != 503) {
         tr_log_warn("query failed", "tenant=%s status=%d", r->tenant, a.status);
     }
-    tr_arena_destroy(arena);
+    querier_arena_put(q, arena);
 
     Trident__Querier__PrometheusResponse resp =
         TRIDENT__QUERIER__PROMETHEUS_RESPONSE__INIT;

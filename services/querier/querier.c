@@ -7,6 +7,7 @@
 
 #include "app/server.h"
 #include "app/storage.h"
+#include "base/arena.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/mem.h"
@@ -16,12 +17,50 @@
 #include "ring/pool.h"
 #include "rpc/rpc.h"
 
+struct tr_arena *
+querier_arena_get(struct querier *q)
+{
+    struct tr_arena *a = NULL;
+    pthread_mutex_lock(&q->arenas_lock);
+    if (q->n_arenas > 0) {
+        a = q->arenas[--q->n_arenas];
+    }
+    pthread_mutex_unlock(&q->arenas_lock);
+    if (a == NULL) {
+        a = tr_arena_create(QUERIER_ARENA_BLOCK);
+        if (a != NULL) {
+            tr_arena_set_keep(a, QUERIER_ARENA_KEEP);
+        }
+    }
+    return a;
+}
+
+void
+querier_arena_put(struct querier *q, struct tr_arena *a)
+{
+    if (a == NULL) {
+        return;
+    }
+    tr_arena_reset(a);
+    pthread_mutex_lock(&q->arenas_lock);
+    if (q->n_arenas < QUERIER_ARENA_POOL) {
+        q->arenas[q->n_arenas++] = a;
+        a = NULL;
+    }
+    pthread_mutex_unlock(&q->arenas_lock);
+    tr_arena_destroy(a);
+}
+
 static void
 querier_destroy(struct querier *q)
 {
     if (q == NULL) {
         return;
     }
+    for (size_t i = 0; i < q->n_arenas; i++) {
+        tr_arena_destroy(q->arenas[i]);
+    }
+    pthread_mutex_destroy(&q->arenas_lock);
     tr_promql_engine_destroy(q->engine);
     querier_blocks_destroy(q->blocks);
     tr_ingester_pool_destroy(q->ingesters);
@@ -37,6 +76,7 @@ querier_start(struct tr_app *app, void **state, struct tr_err *err)
     if (q == NULL) {
         return tr_err_set(err, TR_ENOMEM, "out of memory");
     }
+    pthread_mutex_init(&q->arenas_lock, NULL);
     q->lookback_delta_ms = cfg->querier.lookback_delta_ns / TR_NS_PER_MS;
     q->max_samples = cfg->querier.max_samples;
     q->timeout_ms = cfg->querier.timeout_ns / TR_NS_PER_MS;

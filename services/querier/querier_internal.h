@@ -57,6 +57,11 @@ int querier_blocks_for_range(struct querier_blocks *b, const char *tenant,
 
 /* ---- querier.c ---------------------------------------------------------- */
 
+/* Most idle query arenas kept, and what each keeps of its memory. */
+#define QUERIER_ARENA_POOL 8
+#define QUERIER_ARENA_BLOCK (64 * 1024)
+#define QUERIER_ARENA_KEEP (32 * 1024 * 1024)
+
 struct querier {
     struct tr_ingester_pool *ingesters;
     struct querier_blocks *blocks;
@@ -67,7 +72,18 @@ struct querier {
     int64_t timeout_ms;
     int64_t default_eval_interval_ms;
     int ingester_timeout_ms;
+    /* Idle query arenas: queries reuse their memory instead of faulting in
+     * fresh pages every time. */
+    pthread_mutex_t arenas_lock;
+    struct tr_arena *arenas[QUERIER_ARENA_POOL];
+    size_t n_arenas;
 };
+
+/* An empty arena for one query (from the pool, or new); NULL on ENOMEM. */
+struct tr_arena *querier_arena_get(struct querier *q);
+/* Resets a (NULL is allowed) and returns it to the pool (or destroys it
+ * when the pool is full). */
+void querier_arena_put(struct querier *q, struct tr_arena *a);
 
 /* ---- store.c ------------------------------------------------------------ */
 

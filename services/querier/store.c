@@ -435,7 +435,7 @@ select_ingesters(struct querier_store_ctx *ctx, struct collector *c,
         return tr_err_set(err, TR_ENOMEM, "out of memory");
     }
     struct select_stream s = {.c = c, .err = err};
-    s.scratch = tr_arena_create(0);
+    s.scratch = querier_arena_get(ctx->q);
     if (s.scratch == NULL) {
         return tr_err_set(err, TR_ENOMEM, "out of memory");
     }
@@ -450,7 +450,7 @@ select_ingesters(struct querier_store_ctx *ctx, struct collector *c,
             rc = s.rc; /* our callback stopped the stream */
         }
     }
-    tr_arena_destroy(s.scratch);
+    querier_arena_put(ctx->q, s.scratch);
     return rc;
 }
 

@@ -83,6 +83,49 @@ test_arena_alloc_reset_cleanup(void **state)
     assert_int_equal(tr_mem_bytes_in_use(), before);
 }
 
+/* With a keep limit, a reset arena serves the same allocations again from
+ * the blocks it kept: no new memory. */
+static void
+test_arena_keep(void **state)
+{
+    int64_t before = tr_mem_bytes_in_use();
+    struct tr_arena *a = tr_arena_create(1024);
+    assert_non_null(a);
+    tr_arena_set_keep(a, 1 << 20);
+    int64_t peak = 0;
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 50; i++) {
+            char *p = tr_arena_alloc(a, 100);
+            assert_non_null(p);
+            memset(p, 'x', 100);
+        }
+        char *big = tr_arena_alloc(a, 100000);
+        char *big2 = tr_arena_alloc(a, 5000);
+        assert_non_null(big);
+        assert_non_null(big2);
+        assert_int_equal((uintptr_t)big % 16, 0);
+        memset(big, 'y', 100000);
+        memset(big2, 'z', 5000);
+        assert_int_equal(tr_arena_used(a), 50 * 112 + 100000 + 5008);
+        if (round == 0) {
+            peak = tr_mem_bytes_in_use();
+        } else {
+            assert_int_equal(tr_mem_bytes_in_use(), peak);
+        }
+        tr_arena_reset(a);
+        assert_int_equal(tr_arena_used(a), 0);
+        assert_int_equal(tr_mem_bytes_in_use(), peak);
+    }
+    /* A lower limit frees the spares above it; resets then free too. */
+    tr_arena_set_keep(a, 0);
+    assert_true(tr_mem_bytes_in_use() < peak);
+    assert_non_null(tr_arena_alloc(a, 100000));
+    tr_arena_reset(a);
+    assert_true(tr_mem_bytes_in_use() - before < 2048);
+    tr_arena_destroy(a);
+    assert_int_equal(tr_mem_bytes_in_use(), before);
+}
+
 static void
 check_duration(const char *s, int64_t want_ns)
 {
@@ -150,6 +193,7 @@ main(void)
         cmocka_unit_test(test_err_set_and_prefix),
         cmocka_unit_test(test_buf_appends_and_grows),
         cmocka_unit_test(test_arena_alloc_reset_cleanup),
+        cmocka_unit_test(test_arena_keep),
         cmocka_unit_test(test_duration_parse),
         cmocka_unit_test(test_duration_format),
         cmocka_unit_test(test_timestamp_parse),
