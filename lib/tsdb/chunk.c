@@ -18,10 +18,10 @@ static const struct {
     uint8_t prefix_bits;
     uint8_t bits;
 } buckets[] = {
-    {0x2, 2, 8},   /* '10'   */
-    {0x6, 3, 14},  /* '110'  */
-    {0xe, 4, 20},  /* '1110' */
-    {0xf, 4, 64},  /* '1111' */
+    {0x2, 2, 8},  /* '10'   */
+    {0x6, 3, 14}, /* '110'  */
+    {0xe, 4, 20}, /* '1110' */
+    {0xf, 4, 64}, /* '1111' */
 };
 #define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
 
@@ -215,8 +215,7 @@ tr_chunk_append(struct tr_chunk *c, int64_t t, double v, struct tr_err *err)
             } else {
                 for (size_t i = 0; i < NBUCKETS; i++) {
                     if (fits_bits(dod, buckets[i].bits)) {
-                        put_bits(c, buckets[i].prefix,
-                                 buckets[i].prefix_bits);
+                        put_bits(c, buckets[i].prefix, buckets[i].prefix_bits);
                         put_bits(c, (uint64_t)dod, buckets[i].bits);
                         break;
                     }
@@ -315,9 +314,8 @@ tr_chunk_detach(struct tr_chunk *c, size_t *len)
 static int
 corrupt(struct tr_err *err, const struct tr_chunk_iter *it, const char *what)
 {
-    return tr_err_set(err, TR_EINVAL,
-                      "cannot decode chunk: %s at sample %u", what,
-                      (unsigned)it->index);
+    return tr_err_set(err, TR_EINVAL, "cannot decode chunk: %s at sample %u",
+                      what, (unsigned)it->index);
 }
 
 /* Reads n bits (n <= 64) into *out; false when the bytes run out. */
@@ -326,6 +324,20 @@ get_bits(struct tr_chunk_iter *it, unsigned n, uint64_t *out)
 {
     if (it->bitpos + n > (uint64_t)it->len * 8) {
         return false;
+    }
+    size_t at = (size_t)(it->bitpos >> 3);
+    unsigned skip = (unsigned)(it->bitpos & 7);
+    if (n > 0 && n + skip <= 64 && at + 8 <= it->len) {
+        /* Fast path: the bits lie in the 8 bytes from here, read as one
+         * big-endian word. */
+        uint64_t w;
+        memcpy(&w, it->data + at, sizeof(w));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        w = __builtin_bswap64(w);
+#endif
+        *out = (w << skip) >> (64 - n);
+        it->bitpos += n;
+        return true;
     }
     uint64_t v = 0;
     while (n > 0) {
@@ -535,8 +547,7 @@ tr_chunk_decode(struct tr_chunk *c, const void *data, size_t len,
         return TR_OK;
     }
     if (reserve(c, len + MAX_SAMPLE_BYTES) != TR_OK) {
-        return tr_err_set(err, TR_ENOMEM,
-                          "cannot decode chunk: out of memory");
+        return tr_err_set(err, TR_ENOMEM, "cannot decode chunk: out of memory");
     }
     memcpy(c->data, data, len);
     /* Padding bits past the stream must be zero for later appends. */
