@@ -82,6 +82,9 @@ take_spare(struct tr_arena *a, size_t size)
         if ((*p)->size >= size &&
             (best == NULL || (*p)->size < (*best)->size)) {
             best = p;
+            if ((*p)->size == size) {
+                break; /* regular blocks: usually the first one */
+            }
         }
     }
     if (best == NULL) {
