@@ -241,6 +241,14 @@ decode_label(struct dec *d, const uint8_t *p, const uint8_t *end,
              struct tr_label *out)
 {
     static const char msg[] = "prometheus.Label";
+    /* The common shape: name then value, each shorter than 128 bytes. */
+    if (end - p >= 4 && p[0] == 0x0a && p[1] < 0x80 && end - p >= 4 + p[1] &&
+        p[2 + p[1]] == 0x12 && p[3 + p[1]] < 0x80 &&
+        end - p == 4 + p[1] + p[3 + p[1]]) {
+        *out = (struct tr_label){(const char *)p + 2, p[1],
+                                 (const char *)p + 4 + p[1], p[3 + p[1]]};
+        return TR_OK;
+    }
     *out = (struct tr_label){"", 0, "", 0};
     struct field f;
     while (p < end) {
@@ -421,6 +429,8 @@ decode_series(struct dec *d, const uint8_t *p, const uint8_t *end)
         }
     }
     struct tr_prompb_series s = {
+        .raw = p,
+        .raw_len = (size_t)(end - p),
         .labels = (uint32_t)r->nlabels,
         .samples = (uint32_t)r->nsamples,
         .exemplars = (uint32_t)r->nexemplars,
@@ -629,6 +639,9 @@ exemplar_size(const struct tr_prompb_request *r,
 static size_t
 series_size(const struct tr_prompb_request *r, const struct tr_prompb_series *s)
 {
+    if (s->raw != NULL) {
+        return s->raw_len;
+    }
     size_t n = 0;
     for (uint32_t i = 0; i < s->nlabels; i++) {
         n += len_field_size(label_size(&r->labels[s->labels + i]));
@@ -721,6 +734,11 @@ put_series(uint8_t *p, const struct tr_prompb_request *r,
 {
     *p++ = 0x12; /* PushMetricsRequest.timeseries = 2 */
     p = put_varint(p, size);
+    if (s->raw != NULL) {
+        /* Unchanged since decoding: the same bytes encode it. */
+        memcpy(p, s->raw, size);
+        return p + size;
+    }
     for (uint32_t i = 0; i < s->nlabels; i++) {
         p = put_label(p, 0x0a, &r->labels[s->labels + i]);
     }

@@ -57,8 +57,15 @@ struct tr_prompb_histogram {
     size_t len;
 };
 
-/* One prometheus.TimeSeries: slices of the request's arrays. */
+/*
+ * One prometheus.TimeSeries: slices of the request's arrays, and the
+ * bytes it was decoded from. The encoder copies those bytes as they are
+ * while raw is set, so whoever changes a series (its slices or the
+ * elements they cover: dropping, sorting) must set raw to NULL.
+ */
 struct tr_prompb_series {
+    const uint8_t *raw; /* the TimeSeries message in the input, or NULL */
+    size_t raw_len;
     uint32_t labels; /* first label in request.labels */
     uint32_t nlabels;
     uint32_t samples; /* first sample in request.samples */

@@ -143,11 +143,11 @@ size_t distributor_pick(uint64_t key, const bool *usable, size_t n, size_t rf,
 /*
  * Sends req's series (validated) of tenant to the ingesters of pool,
  * grouping them by routing key, each group encoded as one
- * trident.ingester.PushMetricsRequest by lib/prompb. The replication factor is 1 for now: each
- * series goes to one healthy ingester (the design takes rf and a quorum so
- * that RF=3 plugs in). Adds the ingesters' answers to *res and their first
- * error messages to *rep. Errors: TR_EUNAVAIL when no ingester can be
- * reached (503), TR_ETIMEOUT (504), or the code an ingester failed with.
+ * trident.ingester.PushMetricsRequest by lib/prompb. The replication factor is
+ * 1 for now: each series goes to one healthy ingester (the design takes rf and
+ * a quorum so that RF=3 plugs in). Adds the ingesters' answers to *res and
+ * their first error messages to *rep. Errors: TR_EUNAVAIL when no ingester can
+ * be reached (503), TR_ETIMEOUT (504), or the code an ingester failed with.
  * deadline_ns bounds the calls (tr_mono_ns clock).
  */
 int distributor_send(struct tr_ingester_pool *pool, const char *tenant,

@@ -256,9 +256,9 @@ handle_remote_write(struct tr_http_req *req, void *arg)
         rw_reply(d, req, 415, &body);
         goto done;
     }
-    int rc = tr_tenant_resolve(
-        tr_http_req_header(req, "X-Scope-OrgID"), d->auth_enabled,
-        d->no_auth_tenant, tenant, sizeof(tenant), &err);
+    int rc = tr_tenant_resolve(tr_http_req_header(req, "X-Scope-OrgID"),
+                               d->auth_enabled, d->no_auth_tenant, tenant,
+                               sizeof(tenant), &err);
     if (rc != TR_OK) {
         tr_buf_appendf(&body, "%s\n", err.msg);
         rw_reply(d, req, rc == TR_EDENIED ? 401 : 400, &body);
@@ -398,9 +398,9 @@ handle_otlp_metrics(struct tr_http_req *req, void *arg)
         otlp_fail(d, req, TR_OTLP_JSON, 415, err.msg, strlen(err.msg));
         return;
     }
-    int rc = tr_tenant_resolve(
-        tr_http_req_header(req, "X-Scope-OrgID"), d->auth_enabled,
-        d->no_auth_tenant, tenant, sizeof(tenant), &err);
+    int rc = tr_tenant_resolve(tr_http_req_header(req, "X-Scope-OrgID"),
+                               d->auth_enabled, d->no_auth_tenant, tenant,
+                               sizeof(tenant), &err);
     if (rc != TR_OK) {
         otlp_fail(d, req, fmt, rc == TR_EDENIED ? 401 : 400, err.msg,
                   strlen(err.msg));

@@ -89,9 +89,8 @@ push_one(struct tr_ingester_pool *pool, size_t member, const char *tenant,
          struct distributor_report *rep, struct tr_err *err)
 {
     struct tr_buf payload = TR_BUF_INIT;
-    int rc = tr_prompb_encode_push(req, tenant, strlen(tenant), series,
-                                   nseries, metadata, nmetadata, &payload,
-                                   err);
+    int rc = tr_prompb_encode_push(req, tenant, strlen(tenant), series, nseries,
+                                   metadata, nmetadata, &payload, err);
     if (rc != TR_OK) {
         return rc;
     }
@@ -105,9 +104,8 @@ push_one(struct tr_ingester_pool *pool, size_t member, const char *tenant,
     struct tr_buf reply = TR_BUF_INIT;
     struct tr_rpc_client *client = tr_ingester_pool_client(pool, member);
     rc = tr_rpc_client_call(client, "ingester.PushMetrics", payload.data,
-                            payload.len,
-                            left_ms > INT32_MAX ? 0 : (int)left_ms, &reply,
-                            err);
+                            payload.len, left_ms > INT32_MAX ? 0 : (int)left_ms,
+                            &reply, err);
     tr_buf_fini(&payload);
     if (rc != TR_OK) {
         tr_buf_fini(&reply);
@@ -158,8 +156,7 @@ distributor_send(struct tr_ingester_pool *pool, const char *tenant,
     size_t *count = tr_arena_calloc(arena, members, sizeof(size_t));
     size_t *mcount = tr_arena_calloc(arena, members, sizeof(size_t));
     size_t *owner = tr_arena_calloc(arena, req->nseries + 1, sizeof(size_t));
-    size_t *mowner =
-        tr_arena_calloc(arena, req->nmetadata + 1, sizeof(size_t));
+    size_t *mowner = tr_arena_calloc(arena, req->nmetadata + 1, sizeof(size_t));
     if (usable == NULL || count == NULL || mcount == NULL || owner == NULL ||
         mowner == NULL) {
         return tr_err_set(err, TR_ENOMEM, "out of memory");
@@ -177,8 +174,8 @@ distributor_send(struct tr_ingester_pool *pool, const char *tenant,
     }
     for (size_t i = 0; i < req->nseries; i++) {
         const struct tr_prompb_series *ts = &req->series[i];
-        uint64_t key = distributor_routing_key(
-            tenant, &req->labels[ts->labels], ts->nlabels);
+        uint64_t key = distributor_routing_key(tenant, &req->labels[ts->labels],
+                                               ts->nlabels);
         size_t pick[REPLICATION_FACTOR];
         distributor_pick(key, usable, members, REPLICATION_FACTOR, pick);
         owner[i] = pick[0];

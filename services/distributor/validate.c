@@ -273,12 +273,16 @@ check_labels(struct tr_prompb_request *req, struct tr_prompb_series *ts,
             labels[n++] = labels[i];
         }
     }
-    ts->nlabels = (uint32_t)n;
+    if (n != ts->nlabels) {
+        ts->raw = NULL; /* changed: the encoder must not copy its bytes */
+        ts->nlabels = (uint32_t)n;
+    }
     bool sorted = true;
     for (size_t i = 1; i < n && sorted; i++) {
         sorted = name_cmp(&labels[i - 1], &labels[i]) < 0;
     }
     if (!sorted) {
+        ts->raw = NULL;
         qsort(labels, n, sizeof(labels[0]), label_cmp);
     }
 
@@ -354,8 +358,7 @@ check_labels(struct tr_prompb_request *req, struct tr_prompb_series *ts,
 
 static bool
 check_exemplar(const struct tr_prompb_request *req,
-               const struct tr_prompb_exemplar *ex, char *why,
-               size_t why_size)
+               const struct tr_prompb_exemplar *ex, char *why, size_t why_size)
 {
     size_t chars = 0;
     for (size_t i = 0; i < ex->nlabels; i++) {
@@ -424,6 +427,7 @@ check_samples(struct tr_prompb_request *req, struct tr_prompb_series *ts,
         samples[n++] = samples[i];
     }
     ts->nsamples = (uint32_t)n;
+    ts->raw = NULL;
     char dur[32];
     if (too_old > 0) {
         rep->discarded[REASON_TOO_OLD] += too_old;
@@ -468,7 +472,10 @@ check_exemplars(struct tr_prompb_request *req, struct tr_prompb_series *ts,
                                  "cannot accept exemplar of series %.*s: %s",
                                  (int)text->len, text->data, why);
     }
-    ts->nexemplars = (uint32_t)n;
+    if (n != ts->nexemplars) {
+        ts->raw = NULL;
+        ts->nexemplars = (uint32_t)n;
+    }
     rep->exemplars_ok += (int64_t)n;
 }
 
@@ -530,7 +537,8 @@ distributor_validate(struct tr_prompb_request *req,
         int64_t histograms = (int64_t)ts->nhistograms;
         rep->samples_in += samples;
 
-        enum distributor_reason r = check_labels(req, ts, lim, why, sizeof(why));
+        enum distributor_reason r =
+            check_labels(req, ts, lim, why, sizeof(why));
         if (r != REASON_COUNT) {
             rep->discarded[r] += samples + histograms;
             rep->exemplars_dropped += (int64_t)ts->nexemplars;
@@ -549,6 +557,7 @@ distributor_validate(struct tr_prompb_request *req,
                 "written)",
                 (long long)histograms, (int)text.len, text.data);
             ts->nhistograms = 0;
+            ts->raw = NULL;
         }
         check_samples(req, ts, lim, now_ms, rep, &text);
         if (ts->nexemplars > 0) {

@@ -77,8 +77,8 @@ flat(struct tr_arena *a, const Prometheus__WriteRequest *r)
     uint8_t *b = tr_arena_alloc(a, len + 1);
     prometheus__write_request__pack(r, b);
     struct tr_prompb_request *f = tr_arena_calloc(a, 1, sizeof(*f));
-    assert_int_equal(
-        tr_prompb_decode(f, TR_PROMPB_WRITE_REQUEST, b, len, NULL), TR_OK);
+    assert_int_equal(tr_prompb_decode(f, TR_PROMPB_WRITE_REQUEST, b, len, NULL),
+                     TR_OK);
     return f;
 }
 
@@ -114,6 +114,7 @@ expect_refused(Prometheus__TimeSeries *bad, enum distributor_reason reason,
     distributor_validate(r, &limits, NOW_MS, &rep);
     assert_int_equal(r->nseries, 1);
     assert_string_equal(label_value(a, r, 0, 0), "good");
+    assert_non_null(r->series[0].raw); /* unchanged: copied as it came */
     assert_int_equal(rep.samples_ok, 2);
     assert_int_equal(rep.discarded[reason], bad_samples);
     assert_int_equal(rep.nerrors, 1);
@@ -196,6 +197,7 @@ test_sorts_and_drops_empty(void **state)
     assert_string_equal(label_name(a, r, 0, 1), "job");
     assert_string_equal(label_name(a, r, 0, 2), "zone");
     assert_string_equal(label_value(a, r, 0, 2), "eu");
+    assert_null(r->series[0].raw); /* changed: not copied as it came */
     distributor_report_fini(&rep);
     tr_prompb_request_fini(r);
     tr_arena_destroy(a);
@@ -262,10 +264,10 @@ test_metadata_and_exemplars(void **state)
     assert_int_equal(rep.metadata_dropped, 1);
     assert_int_equal(r->nmetadata, 1);
     assert_int_equal(r->series[0].nexemplars, 1);
-    assert_int_equal(r->exemplar_labels[r->exemplars[r->series[0].exemplars]
-                                            .labels]
-                         .name_len,
-                     8);
+    assert_int_equal(
+        r->exemplar_labels[r->exemplars[r->series[0].exemplars].labels]
+            .name_len,
+        8);
     assert_int_equal(rep.nerrors, 2);
     distributor_report_fini(&rep);
     tr_prompb_request_fini(r);
@@ -283,7 +285,6 @@ test_name_rules(void **state)
     assert_true(distributor_valid_metric_name(":a", 2));
     assert_false(distributor_valid_metric_name("a.b", 3));
 }
-
 
 static void
 test_ratelimit(void **state)
