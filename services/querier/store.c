@@ -188,6 +188,60 @@ merge_runs(const struct tr_promql_point *a, size_t na,
 }
 
 /*
+ * The usual case of one series from several sources: blocks and the head
+ * hold disjoint time ranges, so the parts are concatenated into one array
+ * (one copy) instead of being merged pair by pair. Returns 1 and sets *out
+ * when they were, 0 when parts overlap in time (or there is one part), a
+ * negative code on ENOMEM.
+ */
+static int
+concat_disjoint(struct collector *c, const struct raw_series *parts, size_t n,
+                struct raw_series *out)
+{
+    const struct raw_series *order[16];
+    size_t m = 0, total = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (parts[k].n == 0) {
+            continue;
+        }
+        if (m == sizeof(order) / sizeof(order[0])) {
+            return 0;
+        }
+        /* Insertion by first timestamp: a handful of parts. */
+        size_t at = m++;
+        while (at > 0 && order[at - 1]->points[0].t > parts[k].points[0].t) {
+            order[at] = order[at - 1];
+            at--;
+        }
+        order[at] = &parts[k];
+        total += parts[k].n;
+    }
+    if (m < 2) {
+        return 0;
+    }
+    for (size_t k = 1; k < m; k++) {
+        if (order[k - 1]->points[order[k - 1]->n - 1].t >=
+            order[k]->points[0].t) {
+            return 0;
+        }
+    }
+    struct tr_promql_point *dst =
+        tr_arena_alloc(c->arena, total * sizeof(*dst));
+    if (dst == NULL) {
+        return TR_ENOMEM;
+    }
+    size_t len = 0;
+    for (size_t k = 0; k < m; k++) {
+        memcpy(dst + len, order[k]->points, order[k]->n * sizeof(*dst));
+        len += order[k]->n;
+    }
+    *out = parts[0];
+    out->points = dst;
+    out->n = len;
+    return 1;
+}
+
+/*
  * Sorts what was collected by label set and merges equal sets. The
  * result replaces c->items[0..c->n).
  */
@@ -206,7 +260,13 @@ collector_merge(struct collector *c, struct tr_err *err)
             j++;
         }
         struct raw_series merged = c->items[i];
-        for (size_t k = i + 1; k < j && !c->labels_only; k++) {
+        int rc = c->labels_only
+                     ? TR_OK
+                     : concat_disjoint(c, c->items + i, j - i, &merged);
+        if (rc < 0) {
+            return tr_err_set(err, TR_ENOMEM, "out of memory");
+        }
+        for (size_t k = i + 1; k < j && rc == 0 && !c->labels_only; k++) {
             const struct raw_series *r = &c->items[k];
             if (r->n == 0) {
                 continue;

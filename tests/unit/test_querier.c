@@ -97,8 +97,9 @@ add_series(struct tr_block_builder *bb, const char *room, const int64_t *t,
     tr_labels_destroy(ls);
 }
 
-/* A block of tenant "anonymous" over [b-60 s, b+1 s): attic (only here)
- * and kitchen, whose sample at b is also pushed to the ingester. */
+/* A block of tenant "anonymous" over [b-60 s, b+1 s): attic (only here),
+ * kitchen, whose sample at b is also pushed to the ingester, and hall,
+ * whose later samples are only pushed. */
 static void
 write_block(struct fixture *f)
 {
@@ -116,6 +117,10 @@ write_block(struct fixture *f)
     int64_t t_attic[] = {b - 30000, b - 15000};
     double v_attic[] = {5, 6};
     add_series(bb, "attic", t_attic, v_attic, 2);
+    /* hall: older samples here, newer ones only in the ingester. */
+    int64_t t_hall[] = {b - 45000, b - 30000};
+    double v_hall[] = {1, 2};
+    add_series(bb, "hall", t_hall, v_hall, 2);
     int64_t t_kitchen[] = {b - 45000, b - 30000, b - 15000, b};
     double v_kitchen[] = {10, 11, 12, 20};
     add_series(bb, "kitchen", t_kitchen, v_kitchen, 4);
@@ -187,16 +192,18 @@ setup(void **state)
 
     /* kitchen b, b+15, b+30 (b duplicates the block's last sample) and
      * living b, b+15 through the distributor. */
-    char kitchen[2048], living[2048], body[8192];
+    char kitchen[2048], living[2048], hall[2048], body[8192];
     const double vk[] = {20, 21.5, 23};
     const double vl[] = {18, 18.5};
+    const double vh[] = {3, 4};
     snprintf(body, sizeof(body),
              "{\"resourceMetrics\":[{\"resource\":{\"attributes\":[{\"key\":"
              "\"service.name\",\"value\":{\"stringValue\":\"house\"}}]},"
              "\"scopeMetrics\":[{\"metrics\":[{\"name\":\"temperature\","
-             "\"gauge\":{\"dataPoints\":[%s,%s]}}]}]}]}",
+             "\"gauge\":{\"dataPoints\":[%s,%s,%s]}}]}]}]}",
              points(f->b, "kitchen", vk, 3, kitchen, sizeof(kitchen)),
-             points(f->b, "living", vl, 2, living, sizeof(living)));
+             points(f->b, "living", vl, 2, living, sizeof(living)),
+             points(f->b + 15, "hall", vh, 2, hall, sizeof(hall)));
     char url[128];
     snprintf(url, sizeof(url), "%s/otlp/v1/metrics", f->base);
     struct tr_buf out = TR_BUF_INIT;
@@ -241,6 +248,7 @@ expect(const struct fixture *f, const char *path, const char *want)
     "{\"__name__\":\"temperature\",\"job\":\"house\",\"room\":\"kitchen\"}"
 #define A "{\"__name__\":\"temperature\",\"job\":\"house\",\"room\":\"attic\"}"
 #define L "{\"__name__\":\"temperature\",\"job\":\"house\",\"room\":\"living\"}"
+#define H "{\"__name__\":\"temperature\",\"job\":\"house\",\"room\":\"hall\"}"
 
 static void
 test_range_query_merges_block_and_ingester(void **state)
@@ -249,8 +257,8 @@ test_range_query_merges_block_and_ingester(void **state)
     long long b = (long long)f->b;
     char path[256], want[2048];
     snprintf(path, sizeof(path),
-             "/api/v1/query_range?query=temperature&start=%lld&end=%lld"
-             "&step=15",
+             "/api/v1/query_range?query=temperature%%7Broom%%21%%3D%%22hall"
+             "%%22%%7D&start=%lld&end=%lld&step=15",
              b - 45, b + 30);
     /* attic ends 5 min after its last sample (lookback), so it shows at
      * every later step too. */
@@ -287,15 +295,46 @@ test_shared_timestamp_counts_once(void **state)
     expect(f, path, want);
 }
 
+/* hall's block samples and its pushed ones do not overlap in time: the
+ * parts are joined in time order. */
+static void
+test_disjoint_parts_join(void **state)
+{
+    const struct fixture *f = *state;
+    long long b = (long long)f->b;
+    char path[256], want[1024];
+    snprintf(path, sizeof(path),
+             "/api/v1/query_range?query=temperature%%7Broom%%3D%%22hall%%22"
+             "%%7D&start=%lld&end=%lld&step=15",
+             b - 45, b + 30);
+    snprintf(want, sizeof(want),
+             "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\","
+             "\"result\":[{\"metric\":" H ",\"values\":[[%lld,\"1\"],"
+             "[%lld,\"2\"],[%lld,\"2\"],[%lld,\"2\"],[%lld,\"3\"],"
+             "[%lld,\"4\"]]}]}}",
+             b - 45, b - 30, b - 15, b, b + 15, b + 30);
+    expect(f, path, want);
+    snprintf(path, sizeof(path),
+             "/api/v1/query?query=count_over_time(temperature%%7Broom="
+             "%%22hall%%22%%7D%%5B80s%%5D)&time=%lld",
+             b + 30);
+    snprintf(want, sizeof(want),
+             "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\","
+             "\"result\":[{\"metric\":{\"job\":\"house\",\"room\":"
+             "\"hall\"},\"value\":[%lld,\"4\"]}]}}",
+             b + 30);
+    expect(f, path, want);
+}
+
 static void
 test_series_and_labels_from_both(void **state)
 {
     const struct fixture *f = *state;
     expect(f, "/api/v1/series?match%5B%5D=temperature",
-           "{\"status\":\"success\",\"data\":[" A "," K "," L "]}");
+           "{\"status\":\"success\",\"data\":[" A "," H "," K "," L "]}");
     expect(f, "/prometheus/api/v1/label/room/values",
-           "{\"status\":\"success\",\"data\":[\"attic\",\"kitchen\","
-           "\"living\"]}");
+           "{\"status\":\"success\",\"data\":[\"attic\",\"hall\","
+           "\"kitchen\",\"living\"]}");
     expect(f, "/api/v1/labels?match%5B%5D=%7Broom%3D%22attic%22%7D",
            "{\"status\":\"success\",\"data\":[\"__name__\",\"job\","
            "\"room\"]}");
@@ -315,6 +354,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_range_query_merges_block_and_ingester),
         cmocka_unit_test(test_shared_timestamp_counts_once),
+        cmocka_unit_test(test_disjoint_parts_join),
         cmocka_unit_test(test_series_and_labels_from_both),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
