@@ -354,6 +354,31 @@ get_bits(struct tr_chunk_iter *it, unsigned n, uint64_t *out)
     return true;
 }
 
+/*
+ * The next 64 bits from the read position, left-aligned, without moving
+ * it; false when fewer than 9 bytes are left (the callers then read bit
+ * field by bit field). Lets a sample's fields be taken from one word.
+ */
+static bool
+peek64(const struct tr_chunk_iter *it, uint64_t *out)
+{
+    size_t at = (size_t)(it->bitpos >> 3);
+    unsigned skip = (unsigned)(it->bitpos & 7);
+    if (at + 9 > it->len) {
+        return false;
+    }
+    uint64_t w;
+    memcpy(&w, it->data + at, sizeof(w));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    if (skip != 0) {
+        w = w << skip | (uint64_t)it->data[at + 8] >> (8 - skip);
+    }
+    *out = w;
+    return true;
+}
+
 static bool
 get_varint(struct tr_chunk_iter *it, uint64_t *out)
 {
@@ -392,7 +417,46 @@ tr_chunk_iter_init(struct tr_chunk_iter *it, const void *data, size_t len,
 static bool
 get_value(struct tr_chunk_iter *it)
 {
-    uint64_t ctl, lead, m, x;
+    uint64_t ctl, lead, m, x, w;
+    if (peek64(it, &w)) {
+        /* Fast path: control bits, window and value bits in one word. */
+        if (w >> 63 == 0) {
+            it->bitpos += 1;
+            return true; /* same value */
+        }
+        unsigned used;
+        if ((w >> 62 & 1) == 0) {
+            if (it->lead == NO_WINDOW) {
+                return false; /* '10' needs an earlier window */
+            }
+            used = 2;
+        } else {
+            lead = w >> 57 & 0x1f;
+            m = w >> 51 & 0x3f;
+            if (m == 0) {
+                m = 64;
+            }
+            if (lead + m > 64) {
+                return false;
+            }
+            it->lead = (uint8_t)lead;
+            it->trail = (uint8_t)(64 - lead - m);
+            used = 13;
+        }
+        m = 64 - it->lead - it->trail;
+        if (used + m <= 64) {
+            x = (w << used) >> (64 - m);
+            it->bitpos += used + m;
+            it->v ^= x << it->trail;
+            return true;
+        }
+        it->bitpos += used; /* the value bits: below, field by field */
+        if (!get_bits(it, (unsigned)m, &x)) {
+            return false;
+        }
+        it->v ^= x << it->trail;
+        return true;
+    }
     if (!get_bits(it, 1, &ctl)) {
         return false;
     }
@@ -445,12 +509,27 @@ tr_chunk_iter_next(struct tr_chunk_iter *it, int64_t *t, double *v,
                 return corrupt(err, it, "truncated timestamp");
             }
         } else {
-            uint64_t bit;
+            uint64_t bit, w;
             unsigned prefix_bits = 0;
             unsigned prefix = 0;
             int64_t dod = 0;
+            /* Fast path: prefix and delta of delta from one word. */
+            if (peek64(it, &w) && (w >> 60) != 0xf) {
+                unsigned used = 1, n = 0;
+                if (w >> 63 != 0) {
+                    used = (w >> 62 & 1) == 0 ? 2 : (w >> 61 & 1) == 0 ? 3 : 4;
+                    n = used == 2 ? 8 : used == 3 ? 14 : 20;
+                    uint64_t raw = (w << used) >> (64 - n);
+                    if ((raw >> (n - 1)) & 1) {
+                        raw |= ~UINT64_C(0) << n; /* sign-extend */
+                    }
+                    dod = (int64_t)raw;
+                }
+                it->bitpos += used + n;
+                prefix_bits = 4; /* done: skip the loop below */
+            }
             /* Read up to 4 prefix bits, stopping at the first 0. */
-            for (;;) {
+            for (; prefix_bits < 4;) {
                 if (!get_bits(it, 1, &bit)) {
                     return corrupt(err, it, "truncated timestamp");
                 }
