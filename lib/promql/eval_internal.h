@@ -97,10 +97,31 @@ _Noreturn void ev_fail(struct ev *ev, enum tr_promql_errtype t, int code,
     __attribute__((format(printf, 4, 5)));
 /* Unwinds with TR_ENOMEM when p is NULL; returns p. */
 void *ev_check_alloc(struct ev *ev, void *p);
-/* Checks the deadline and cancellation every so often. */
-void ev_tick(struct ev *ev);
+/* Checks the deadline and cancellation now (ev_tick's slow path). */
+void ev_tick_check(struct ev *ev);
+/* Checks the deadline and cancellation every so often (called per step
+ * and series, so the common case is inline). */
+static inline void
+ev_tick(struct ev *ev)
+{
+    if ((++ev->check_counter & 255) == 0) {
+        ev_tick_check(ev);
+    }
+}
+/* Fails with the sample limit's error. */
+_Noreturn void ev_fail_max_samples(struct ev *ev);
 /* Adds (or with negative n removes) samples held; fails over the limit. */
-void ev_account(struct ev *ev, int64_t n);
+static inline void
+ev_account(struct ev *ev, int64_t n)
+{
+    ev->cur_samples += n;
+    if (ev->cur_samples > ev->stats->peak_samples) {
+        ev->stats->peak_samples = ev->cur_samples;
+    }
+    if (n > 0 && ev->cur_samples > ev->max_samples) {
+        ev_fail_max_samples(ev);
+    }
+}
 
 /* ---- memory ------------------------------------------------------------ */
 
@@ -113,7 +134,18 @@ char *ev_strndup(struct ev *ev, const char *s, size_t n);
 /* Appends a series with labels lbl; returns its index. */
 size_t ev_matrix_add(struct ev *ev, struct ev_matrix *m,
                      struct tr_promql_labels lbl, size_t cap_hint);
-void ev_series_push(struct ev *ev, struct ev_series *s, int64_t t, double v);
+/* Makes room for more points in s (ev_series_push's slow path). */
+void ev_series_grow(struct ev *ev, struct ev_series *s);
+static inline void
+ev_series_push(struct ev *ev, struct ev_series *s, int64_t t, double v)
+{
+    if (s->n == s->cap) {
+        ev_series_grow(ev, s);
+    }
+    s->p[s->n].t = t;
+    s->p[s->n].v = v;
+    s->n++;
+}
 /* Points held by m. */
 int64_t ev_matrix_points(const struct ev_matrix *m);
 /* Drops series without points. */

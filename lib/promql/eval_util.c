@@ -44,11 +44,8 @@ ev_check_alloc(struct ev *ev, void *p)
 }
 
 void
-ev_tick(struct ev *ev)
+ev_tick_check(struct ev *ev)
 {
-    if ((++ev->check_counter & 255) != 0) {
-        return;
-    }
     if (ev->cancel != NULL && *ev->cancel != 0) {
         ev_fail(ev, TR_PROMQL_ERR_CANCELED, TR_ECANCELED,
                 "query was canceled in query execution");
@@ -60,17 +57,11 @@ ev_tick(struct ev *ev)
 }
 
 void
-ev_account(struct ev *ev, int64_t n)
+ev_fail_max_samples(struct ev *ev)
 {
-    ev->cur_samples += n;
-    if (ev->cur_samples > ev->stats->peak_samples) {
-        ev->stats->peak_samples = ev->cur_samples;
-    }
-    if (n > 0 && ev->cur_samples > ev->max_samples) {
-        ev_fail(ev, TR_PROMQL_ERR_EXECUTION, TR_ELIMIT,
-                "query processing would load too many samples into memory "
-                "in query execution");
-    }
+    ev_fail(ev, TR_PROMQL_ERR_EXECUTION, TR_ELIMIT,
+            "query processing would load too many samples into memory "
+            "in query execution");
 }
 
 /* ---- memory ------------------------------------------------------------ */
@@ -119,20 +110,15 @@ ev_matrix_add(struct ev *ev, struct ev_matrix *m, struct tr_promql_labels lbl,
 }
 
 void
-ev_series_push(struct ev *ev, struct ev_series *s, int64_t t, double v)
+ev_series_grow(struct ev *ev, struct ev_series *s)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 4;
-        struct tr_promql_point *p = ev_alloc(ev, cap * sizeof(*p));
-        if (s->n > 0) {
-            memcpy(p, s->p, s->n * sizeof(*p));
-        }
-        s->p = p;
-        s->cap = cap;
+    size_t cap = s->cap ? s->cap * 2 : 4;
+    struct tr_promql_point *p = ev_alloc(ev, cap * sizeof(*p));
+    if (s->n > 0) {
+        memcpy(p, s->p, s->n * sizeof(*p));
     }
-    s->p[s->n].t = t;
-    s->p[s->n].v = v;
-    s->n++;
+    s->p = p;
+    s->cap = cap;
 }
 
 int64_t
