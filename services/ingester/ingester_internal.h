@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "prompb/prompb.h"
 #include "trident/ingester.pb-c.h"
 
 struct tr_app;
@@ -202,13 +203,14 @@ struct ingester_tenant **ingester_tenants_list(struct ingester *ing, size_t *n);
 
 /* Stores m as the latest metadata of its family. TR_OK or TR_ENOMEM. */
 int ingester_tenant_put_metadata(struct ingester_tenant *t,
-                                 const Prometheus__MetricMetadata *m);
+                                 const struct tr_prompb_metadata *m);
 /* Adds an exemplar of the series with labels series to the ring (dropping
  * the oldest when full; nothing when the ring has no room at all). Both
  * label sets are copied. */
 int ingester_tenant_put_exemplar(struct ingester_tenant *t,
                                  const struct tr_labels *series,
-                                 const Prometheus__Exemplar *ex);
+                                 const struct tr_label *labels, size_t nlabels,
+                                 double value, int64_t timestamp);
 
 /* ---- push.c ---------------------------------------------------------------
  */
@@ -232,21 +234,21 @@ void ingester_apply_result_fini(struct ingester_apply_result *r);
 #define INGESTER_WAL_PUSH_V1 0x01
 
 /*
- * Applies a decoded push (req) to its tenant with the given series limit.
+ * Applies a push decoded by lib/prompb (req, with a tenant) to its tenant
+ * with the given series limit.
  * Deterministic: the outcome depends only on the tenant's state and the
  * arguments. Used by live pushes (in WAL order) and by replay.
  */
 int ingester_apply_push(struct ingester *ing,
-                        const Trident__Ingester__PushMetricsRequest *req,
-                        int64_t max_series, struct ingester_apply_result *out,
-                        struct tr_err *err);
+                        const struct tr_prompb_request *req, int64_t max_series,
+                        struct ingester_apply_result *out, struct tr_err *err);
 
 /* The min-valid marker record: format byte, the time (8 bytes, big
  * endian, two's complement), then the tenant id. */
 #define INGESTER_WAL_MIN_VALID_V1 0x02
 
 /* Highest sample timestamp of a push; INT64_MIN when it has none. */
-int64_t ingester_push_max_time(const Trident__Ingester__PushMetricsRequest *r);
+int64_t ingester_push_max_time(const struct tr_prompb_request *r);
 
 /* Applies a min-valid marker: raises tenant's head min valid time to t. */
 int ingester_apply_min_valid(struct ingester *ing, const char *tenant,

@@ -17,6 +17,7 @@
 #include "ingester_internal.h"
 #include "kv/log.h"
 #include "metrics/registry.h"
+#include "prompb/prompb.h"
 #include "rpc/rpc.h"
 #include "tsdb/head.h"
 #include "tsdb/labels.h"
@@ -77,14 +78,16 @@ reason_of(enum tr_append_reject r)
 }
 
 int64_t
-ingester_push_max_time(const Trident__Ingester__PushMetricsRequest *r)
+ingester_push_max_time(const struct tr_prompb_request *r)
 {
+    /* Samples of removed series never stay in the flat request: every
+     * sample belongs to one of its series. */
     int64_t max_t = INT64_MIN;
-    for (size_t i = 0; i < r->n_timeseries; i++) {
-        const Prometheus__TimeSeries *ts = r->timeseries[i];
-        for (size_t k = 0; k < ts->n_samples; k++) {
-            if (ts->samples[k]->timestamp > max_t) {
-                max_t = ts->samples[k]->timestamp;
+    for (size_t i = 0; i < r->nseries; i++) {
+        const struct tr_prompb_series *ts = &r->series[i];
+        for (size_t k = 0; k < ts->nsamples; k++) {
+            if (r->samples[ts->samples + k].t > max_t) {
+                max_t = r->samples[ts->samples + k].t;
             }
         }
     }
@@ -94,23 +97,29 @@ ingester_push_max_time(const Trident__Ingester__PushMetricsRequest *r)
 /* True when no sample of ts is at or after min_valid (and it has some):
  * its series is then not created at all. */
 static bool
-all_too_old(const Prometheus__TimeSeries *ts, int64_t min_valid)
+all_too_old(const struct tr_prompb_sample *samples, size_t n, int64_t min_valid)
 {
-    for (size_t k = 0; k < ts->n_samples; k++) {
-        if (ts->samples[k]->timestamp >= min_valid) {
+    for (size_t k = 0; k < n; k++) {
+        if (samples[k].t >= min_valid) {
             return false;
         }
     }
-    return ts->n_samples > 0;
+    return n > 0;
 }
 
 int
-ingester_apply_push(struct ingester *ing,
-                    const Trident__Ingester__PushMetricsRequest *req,
+ingester_apply_push(struct ingester *ing, const struct tr_prompb_request *req,
                     int64_t max_series, struct ingester_apply_result *out,
                     struct tr_err *err)
 {
-    struct ingester_tenant *t = ingester_tenant_get(ing, req->tenant, err);
+    /* The id as a C string; one byte more than the longest valid id, so
+     * an over-long one is refused by ingester_tenant_get as before. */
+    char tenant[INGESTER_TENANT_MAX + 2];
+    size_t tlen = req->tenant_len < sizeof(tenant) - 1 ? req->tenant_len
+                                                       : sizeof(tenant) - 1;
+    memcpy(tenant, req->tenant != NULL ? req->tenant : "", tlen);
+    tenant[tlen] = '\0';
+    struct ingester_tenant *t = ingester_tenant_get(ing, tenant, err);
     if (t == NULL) {
         return err != NULL ? err->code : TR_ENOMEM;
     }
@@ -118,31 +127,18 @@ ingester_apply_push(struct ingester *ing,
     int64_t min_valid = tr_head_min_valid_time(t->head);
     bool created_any = false;
     int64_t rejected[REJ_COUNT] = {0};
-    struct tr_label *pairs = NULL;
-    size_t cap_pairs = 0;
     struct tr_err e;
     int rc = TR_OK;
 
-    for (size_t i = 0; i < req->n_timeseries && rc == TR_OK; i++) {
-        const Prometheus__TimeSeries *ts = req->timeseries[i];
-        int64_t n = (int64_t)ts->n_samples;
-        if (ts->n_labels > cap_pairs) {
-            void *p = tr_realloc(pairs, ts->n_labels * sizeof(*pairs));
-            if (p == NULL) {
-                rc = tr_err_set(err, TR_ENOMEM, "out of memory");
-                break;
-            }
-            pairs = p;
-            cap_pairs = ts->n_labels;
-        }
-        for (size_t k = 0; k < ts->n_labels; k++) {
-            const Prometheus__Label *l = ts->labels[k];
-            pairs[k] = (struct tr_label){l->name, strlen(l->name), l->value,
-                                         strlen(l->value)};
-        }
+    for (size_t i = 0; i < req->nseries && rc == TR_OK; i++) {
+        const struct tr_prompb_series *ts = &req->series[i];
+        const struct tr_prompb_sample *samples = &req->samples[ts->samples];
+        int64_t n = (int64_t)ts->nsamples;
+        /* The labels point into the request: no copy before the set. */
+        const struct tr_label *pairs = &req->labels[ts->labels];
         struct tr_labels *ls = NULL;
         tr_err_clear(&e);
-        int lrc = tr_labels_from_pairs(pairs, ts->n_labels, &ls, &e);
+        int lrc = tr_labels_from_pairs(pairs, ts->nlabels, &ls, &e);
         if (lrc == TR_ENOMEM) {
             rc = tr_err_set(err, TR_ENOMEM, "out of memory");
             break;
@@ -154,16 +150,15 @@ ingester_apply_push(struct ingester *ing,
             tr_labels_destroy(ls);
             continue;
         }
-        if (all_too_old(ts, min_valid)) {
+        if (all_too_old(samples, ts->nsamples, min_valid)) {
             /* In blocks already (or too old): no series for them. */
             rejected[REJ_TOO_OLD] += n;
-            for (size_t k = 0; k < ts->n_samples; k++) {
+            for (size_t k = 0; k < ts->nsamples; k++) {
                 char msg[160];
                 snprintf(msg, sizeof(msg),
                          "cannot append sample: too old (t=%lld, min "
                          "valid=%lld)",
-                         (long long)ts->samples[k]->timestamp,
-                         (long long)min_valid);
+                         (long long)samples[k].t, (long long)min_valid);
                 add_error(out, ls, msg);
             }
             tr_labels_destroy(ls);
@@ -193,11 +188,11 @@ ingester_apply_push(struct ingester *ing,
             created_any = created_any || created;
         }
         int64_t accepted = 0;
-        for (size_t k = 0; k < ts->n_samples; k++) {
+        for (size_t k = 0; k < ts->nsamples; k++) {
             enum tr_append_reject why = TR_APPEND_OK;
             tr_err_clear(&e);
-            int arc = tr_head_append(t->head, s, ts->samples[k]->timestamp,
-                                     ts->samples[k]->value, &why, &e);
+            int arc = tr_head_append(t->head, s, samples[k].t, samples[k].v,
+                                     &why, &e);
             if (arc == TR_OK) {
                 accepted++;
             } else if (arc == TR_EINVAL) {
@@ -209,24 +204,26 @@ ingester_apply_push(struct ingester *ing,
             }
         }
         out->accepted += accepted;
-        for (size_t k = 0; k < ts->n_exemplars && rc == TR_OK; k++) {
-            if (ingester_tenant_put_exemplar(t, ls, ts->exemplars[k]) ==
-                TR_OK) {
+        for (size_t k = 0; k < ts->nexemplars && rc == TR_OK; k++) {
+            const struct tr_prompb_exemplar *ex =
+                &req->exemplars[ts->exemplars + k];
+            if (ingester_tenant_put_exemplar(
+                    t, ls, &req->exemplar_labels[ex->labels], ex->nlabels,
+                    ex->value, ex->timestamp) == TR_OK) {
                 out->exemplars++;
             }
         }
         tr_head_series_release(t->head, s);
         tr_labels_destroy(ls);
     }
-    tr_free(pairs);
     if (created_any) {
         ingester_tenant_series(t); /* refreshes the gauge */
     }
     if (out->accepted > 0) {
         atomic_store(&t->last_append_ns, tr_mono_ns());
     }
-    for (size_t i = 0; i < req->n_metadata && rc == TR_OK; i++) {
-        if (ingester_tenant_put_metadata(t, req->metadata[i]) != TR_OK) {
+    for (size_t i = 0; i < req->nmetadata && rc == TR_OK; i++) {
+        if (ingester_tenant_put_metadata(t, &req->metadata[i]) != TR_OK) {
             rc = tr_err_set(err, TR_ENOMEM, "out of memory");
         }
     }
@@ -429,27 +426,29 @@ ingester_handle_push(struct tr_rpc_call *call,
                          "ingester not ready: replaying WAL");
         return;
     }
-    ProtobufCAllocator alloc;
-    tr_arena_pb_allocator(rreq->arena, &alloc);
-    Trident__Ingester__PushMetricsRequest *req =
-        trident__ingester__push_metrics_request__unpack(&alloc, rreq->len,
-                                                        rreq->payload);
-    if (req == NULL) {
-        tr_rpc_call_fail(call, TR_EINVAL,
-                         "cannot decode ingester.PushMetrics request");
-        return;
+    /* Decoded zero-copy: the request points into rreq->payload. */
+    struct tr_prompb_request preq;
+    tr_prompb_request_init(&preq);
+    struct tr_prompb_request *req = &preq;
+    struct tr_err err;
+    tr_err_clear(&err);
+    int rc = tr_prompb_decode(req, TR_PROMPB_PUSH_METRICS, rreq->payload,
+                              rreq->len, &err);
+    if (rc != TR_OK) {
+        tr_rpc_call_fail(call, rc, "%s", err.msg);
+        goto out;
     }
-    if (*req->tenant == '\0') {
+    if (req->tenant_len == 0 || req->tenant[0] == '\0') {
         tr_rpc_call_fail(call, TR_EINVAL,
                          "cannot push metrics: the request names no tenant");
-        return;
+        goto out;
     }
 
     /* The WAL record: format, series limit in force, request bytes. */
     uint8_t *rec = tr_malloc(rreq->len + 16);
     if (rec == NULL) {
         tr_rpc_call_fail(call, TR_ENOMEM, "out of memory");
-        return;
+        goto out;
     }
     size_t hdr = 0;
     rec[hdr++] = INGESTER_WAL_PUSH_V1;
@@ -457,14 +456,12 @@ ingester_handle_push(struct tr_rpc_call *call,
     if (rreq->len > 0) {
         memcpy(rec + hdr, rreq->payload, rreq->len);
     }
-    struct tr_err err;
-    tr_err_clear(&err);
     uint64_t pos = 0;
-    int rc = wal_append(ing, rec, hdr + rreq->len, &pos, &err);
+    rc = wal_append(ing, rec, hdr + rreq->len, &pos, &err);
     tr_free(rec);
     if (rc != TR_OK) {
         tr_rpc_call_fail(call, rc, "%s", err.msg);
-        return;
+        goto out;
     }
 
     struct ingester_apply_result res = {0};
@@ -472,7 +469,7 @@ ingester_handle_push(struct tr_rpc_call *call,
         tr_rpc_call_fail(call, TR_EUNAVAIL,
                          "cannot apply push: the WAL failed before it (the "
                          "record will be replayed at restart)");
-        return;
+        goto out;
     }
     rc = ingester_apply_push(ing, req, ing->max_series_per_tenant, &res, &err);
     ingester_track_record(ing, pos, res.tenant, ingester_push_max_time(req));
@@ -483,4 +480,6 @@ ingester_handle_push(struct tr_rpc_call *call,
         reply(call, &res);
     }
     ingester_apply_result_fini(&res);
+out:
+    tr_prompb_request_fini(&preq);
 }

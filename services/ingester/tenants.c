@@ -179,16 +179,31 @@ ingester_tenants_list(struct ingester *ing, size_t *n)
 
 /* ---- metadata --------------------------------------------------------- */
 
+/* Byte order of the C string a and the len bytes at b. */
 static int
-replace_str(char **dst, const char *src)
+str_cmp_n(const char *a, const char *b, size_t len)
 {
-    if (*dst != NULL && strcmp(*dst, src) == 0) {
+    size_t alen = strlen(a);
+    int c = memcmp(a, b, alen < len ? alen : len);
+    if (c != 0) {
+        return c;
+    }
+    return alen < len ? -1 : alen > len;
+}
+
+/* Sets *dst to a copy of the len bytes at src (unless equal already). */
+static int
+replace_str(char **dst, const char *src, size_t len)
+{
+    if (*dst != NULL && str_cmp_n(*dst, src, len) == 0) {
         return TR_OK;
     }
-    char *copy = tr_strdup(src);
+    char *copy = tr_malloc(len + 1);
     if (copy == NULL) {
         return TR_ENOMEM;
     }
+    memcpy(copy, src, len);
+    copy[len] = '\0';
     tr_free(*dst);
     *dst = copy;
     return TR_OK;
@@ -196,14 +211,14 @@ replace_str(char **dst, const char *src)
 
 int
 ingester_tenant_put_metadata(struct ingester_tenant *t,
-                             const Prometheus__MetricMetadata *m)
+                             const struct tr_prompb_metadata *m)
 {
     int rc = TR_OK;
     pthread_mutex_lock(&t->lock);
     size_t lo = 0, hi = t->nmeta;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(t->meta[mid].family, m->metric_family_name) < 0) {
+        if (str_cmp_n(t->meta[mid].family, m->family, m->family_len) < 0) {
             lo = mid + 1;
         } else {
             hi = mid;
@@ -211,7 +226,7 @@ ingester_tenant_put_metadata(struct ingester_tenant *t,
     }
     struct ingester_metadata *e;
     if (lo < t->nmeta &&
-        strcmp(t->meta[lo].family, m->metric_family_name) == 0) {
+        str_cmp_n(t->meta[lo].family, m->family, m->family_len) == 0) {
         e = &t->meta[lo];
     } else {
         if (t->nmeta == t->capmeta) {
@@ -224,8 +239,8 @@ ingester_tenant_put_metadata(struct ingester_tenant *t,
             t->meta = p;
             t->capmeta = cap;
         }
-        char *family = tr_strdup(m->metric_family_name);
-        if (family == NULL) {
+        char *family = NULL;
+        if (replace_str(&family, m->family, m->family_len) != TR_OK) {
             rc = TR_ENOMEM;
             goto out;
         }
@@ -236,8 +251,8 @@ ingester_tenant_put_metadata(struct ingester_tenant *t,
         *e = (struct ingester_metadata){.family = family};
     }
     e->type = (int)m->type;
-    if (replace_str(&e->help, m->help) != TR_OK ||
-        replace_str(&e->unit, m->unit) != TR_OK) {
+    if (replace_str(&e->help, m->help, m->help_len) != TR_OK ||
+        replace_str(&e->unit, m->unit, m->unit_len) != TR_OK) {
         rc = TR_ENOMEM;
     }
 out:
@@ -250,20 +265,15 @@ out:
 int
 ingester_tenant_put_exemplar(struct ingester_tenant *t,
                              const struct tr_labels *series,
-                             const Prometheus__Exemplar *ex)
+                             const struct tr_label *labels, size_t nlabels,
+                             double value, int64_t timestamp)
 {
     if (t->cap_ex == 0) {
         return TR_OK;
     }
-    struct tr_label pairs[64];
-    size_t n = ex->n_labels < 64 ? ex->n_labels : 64;
-    for (size_t i = 0; i < n; i++) {
-        pairs[i] = (struct tr_label){
-            ex->labels[i]->name, strlen(ex->labels[i]->name),
-            ex->labels[i]->value, strlen(ex->labels[i]->value)};
-    }
     struct tr_labels *ls = NULL;
-    int rc = tr_labels_from_pairs(pairs, n, &ls, NULL);
+    int rc =
+        tr_labels_from_pairs(labels, nlabels < 64 ? nlabels : 64, &ls, NULL);
     if (rc != TR_OK) {
         return rc;
     }
@@ -293,7 +303,7 @@ ingester_tenant_put_exemplar(struct ingester_tenant *t,
         t->ex_len++;
     }
     *slot = (struct ingester_exemplar){
-        .series = sls, .labels = ls, .value = ex->value, .t = ex->timestamp};
+        .series = sls, .labels = ls, .value = value, .t = timestamp};
     pthread_mutex_unlock(&t->lock);
     return TR_OK;
 }

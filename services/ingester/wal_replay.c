@@ -17,6 +17,7 @@
 struct replay {
     struct ingester *ing;
     struct tr_arena *arena;
+    struct tr_prompb_request req; /* reused by every record */
     uint64_t records;
     uint64_t skipped;
     int64_t samples;
@@ -79,12 +80,12 @@ replay_record(uint64_t pos, const void *data, size_t len, void *arg)
         ingester_track_record(ing, pos, NULL, INT64_MIN);
         return 0;
     }
-    ProtobufCAllocator alloc;
-    tr_arena_pb_allocator(r->arena, &alloc);
-    Trident__Ingester__PushMetricsRequest *req =
-        trident__ingester__push_metrics_request__unpack(&alloc, len - off,
-                                                        p + off);
-    if (req == NULL || *req->tenant == '\0') {
+    /* The same decoder as live pushes (lib/prompb decodes what protobuf-c
+     * decoded, checked against it in tests/unit/test_prompb.c). */
+    struct tr_prompb_request *req = &r->req;
+    if (tr_prompb_decode(req, TR_PROMPB_PUSH_METRICS, p + off, len - off,
+                         NULL) != TR_OK ||
+        req->tenant_len == 0 || req->tenant[0] == '\0') {
         tr_log_warn("skipping undecodable WAL record", "pos=%llu len=%zu",
                     (unsigned long long)pos, len);
         r->skipped++;
@@ -123,6 +124,7 @@ replay_main(void *arg)
         rc = tr_kv_log_iterate(ing->wal, 0, replay_record, &r, &err);
     }
     tr_arena_destroy(r.arena);
+    tr_prompb_request_fini(&r.req);
     double secs = (double)(tr_mono_ns() - start) / (double)TR_NS_PER_SEC;
     if (rc == 1) {
         tr_log_info("WAL replay stopped: shutting down");
