@@ -3,7 +3,9 @@
  * are dropped one by one with a message each, so good data in the same
  * request is still written and the sender learns what was refused.
  */
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,44 +68,53 @@ distributor_report_discarded(const struct distributor_report *r)
 
 /* ---- character rules ---------------------------------------------------- */
 
-static bool
-is_alpha_(char c)
+/* Which bytes may appear in names: bit 0 first byte of a label name,
+ * bit 1 later bytes of a label name, bit 2 first byte of a metric name,
+ * bit 3 later bytes of a metric name. */
+enum { NAME_FIRST = 1, NAME_REST = 2, METRIC_FIRST = 4, METRIC_REST = 8 };
+
+static unsigned char name_chars[256];
+
+static void
+init_name_chars(void)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    for (int c = 0; c < 256; c++) {
+        bool alpha =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        bool digit = c >= '0' && c <= '9';
+        name_chars[c] =
+            (unsigned char)((alpha ? NAME_FIRST | METRIC_FIRST : 0) |
+                            (alpha || digit ? NAME_REST | METRIC_REST : 0) |
+                            (c == ':' ? METRIC_FIRST | METRIC_REST : 0));
+    }
 }
 
 static bool
-is_digit(char c)
+name_matches(const char *s, size_t len, unsigned first, unsigned rest)
 {
-    return c >= '0' && c <= '9';
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, init_name_chars);
+    const unsigned char *u = (const unsigned char *)s;
+    if (len == 0 || (name_chars[u[0]] & first) == 0) {
+        return false;
+    }
+    unsigned all = rest;
+    for (size_t i = 1; i < len; i++) {
+        all &= name_chars[u[i]];
+    }
+    return all != 0;
 }
 
 bool
 distributor_valid_label_name(const char *s, size_t len)
 {
-    if (len == 0 || !is_alpha_(s[0])) {
-        return false;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if (!is_alpha_(s[i]) && !is_digit(s[i])) {
-            return false;
-        }
-    }
-    return true;
+    return name_matches(s, len, NAME_FIRST, NAME_REST);
 }
 
 bool
 distributor_valid_metric_name(const char *s, size_t len)
 {
-    if (len == 0 || !(is_alpha_(s[0]) || s[0] == ':')) {
-        return false;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if (!is_alpha_(s[i]) && !is_digit(s[i]) && s[i] != ':') {
-            return false;
-        }
-    }
-    return true;
+    return name_matches(s, len, METRIC_FIRST, METRIC_REST);
 }
 
 /* Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
@@ -112,6 +123,15 @@ valid_utf8(const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
+    /* Label values are nearly always ASCII: 8 bytes at a time first. */
+    while (i + 8 <= len) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if ((w & UINT64_C(0x8080808080808080)) != 0) {
+            break;
+        }
+        i += 8;
+    }
     while (i < len) {
         unsigned char c = s[i];
         size_t n;

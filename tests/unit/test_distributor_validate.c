@@ -154,6 +154,16 @@ test_label_rules(void **state)
                    a);
     expect_refused(series(a, NOW_MS, 1, "__name__", "up", "v", "a\xff", NULL),
                    REASON_INVALID_LABEL_VALUE, "not valid UTF-8", a);
+    /* Past the 8-byte ASCII fast path too. */
+    expect_refused(series(a, NOW_MS, 1, "__name__", "up", "v",
+                          "abcdefghijklmnop\xc3", NULL),
+                   REASON_INVALID_LABEL_VALUE, "not valid UTF-8", a);
+    expect_refused(series(a, NOW_MS, 1, "__name__", "up", "v",
+                          "abcdefgh\xed\xa0\x80", NULL),
+                   REASON_INVALID_LABEL_VALUE, "not valid UTF-8", a);
+    expect_refused(series(a, NOW_MS, 1, "__name__", "up", "v",
+                          "abcdefghijklmnop\xc3\xbc", "9", "x", NULL),
+                   REASON_INVALID_LABEL, "invalid label name \"9\"", a);
     tr_arena_destroy(a);
 }
 
@@ -284,6 +294,10 @@ test_name_rules(void **state)
     assert_true(distributor_valid_metric_name("a:b_c", 5));
     assert_true(distributor_valid_metric_name(":a", 2));
     assert_false(distributor_valid_metric_name("a.b", 3));
+    assert_false(distributor_valid_metric_name("1a", 2));
+    assert_true(distributor_valid_metric_name("node_cpu_seconds_total9", 23));
+    assert_false(distributor_valid_label_name("ab\xc3\xbc", 4));
+    assert_false(distributor_valid_metric_name("", 0));
 }
 
 static void
