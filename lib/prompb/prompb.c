@@ -7,6 +7,8 @@
  */
 #include "prompb/prompb.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +57,76 @@ tr_prompb_request_reset(struct tr_prompb_request *r)
     r->nexemplars = 0;
     r->nhistograms = 0;
     r->nmetadata = 0;
+}
+
+/* ==== per-thread reuse ==================================================== */
+
+#define CACHE_MAX_BYTES ((size_t)16 << 20)
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static bool cache_ok;
+
+static void
+cache_free(void *p)
+{
+    if (p != NULL) {
+        tr_prompb_request_fini(p);
+        tr_free(p);
+    }
+}
+
+static void
+cache_init(void)
+{
+    cache_ok = pthread_key_create(&cache_key, cache_free) == 0;
+}
+
+struct tr_prompb_request *
+tr_prompb_request_get(void)
+{
+    pthread_once(&cache_once, cache_init);
+    struct tr_prompb_request *r =
+        cache_ok ? pthread_getspecific(cache_key) : NULL;
+    if (r != NULL) {
+        pthread_setspecific(cache_key, NULL);
+        tr_prompb_request_reset(r);
+        return r;
+    }
+    r = tr_malloc(sizeof(*r));
+    if (r != NULL) {
+        tr_prompb_request_init(r);
+    }
+    return r;
+}
+
+static size_t
+request_bytes(const struct tr_prompb_request *r)
+{
+    return r->cap_series * sizeof(*r->series) +
+           r->cap_labels * sizeof(*r->labels) +
+           r->cap_exemplar_labels * sizeof(*r->exemplar_labels) +
+           r->cap_samples * sizeof(*r->samples) +
+           r->cap_exemplars * sizeof(*r->exemplars) +
+           r->cap_histograms * sizeof(*r->histograms) +
+           r->cap_metadata * sizeof(*r->metadata);
+}
+
+void
+tr_prompb_request_put(struct tr_prompb_request *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    pthread_once(&cache_once, cache_init);
+    if (cache_ok && request_bytes(r) <= CACHE_MAX_BYTES &&
+        pthread_getspecific(cache_key) == NULL &&
+        pthread_setspecific(cache_key, r) == 0) {
+        /* Strings point into an input that is about to go away. */
+        tr_prompb_request_reset(r);
+        return;
+    }
+    cache_free(r);
 }
 
 /* Makes room for one more element in *arr (n used of *cap). */

@@ -118,6 +118,19 @@ void tr_prompb_request_fini(struct tr_prompb_request *r);
 void tr_prompb_request_reset(struct tr_prompb_request *r);
 
 /*
+ * A request with the arrays this thread used last (their capacity kept),
+ * or a new empty one: decoding into it reallocates nothing once the
+ * thread has seen a request of that size. NULL when out of memory. Give
+ * it back with tr_prompb_request_put; a thread keeps at most one (freed
+ * when the thread exits).
+ */
+struct tr_prompb_request *tr_prompb_request_get(void);
+/* Returns r (from tr_prompb_request_get) to this thread's cache, or frees
+ * it when the cache is full or r holds more than 16 MiB of arrays. NULL
+ * is ignored. */
+void tr_prompb_request_put(struct tr_prompb_request *r);
+
+/*
  * Decodes len bytes of message kind into r (reset first). The input must
  * stay valid and unchanged while r is used. Errors: TR_EINVAL with
  * "cannot decode <message>: <what> at byte <offset>" (r is then reset),

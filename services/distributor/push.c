@@ -233,8 +233,8 @@ handle_remote_write(struct tr_http_req *req, void *arg)
     struct tr_arena *arena = tr_http_req_arena(req);
     struct tr_buf body = TR_BUF_INIT;
     struct tr_buf plain = TR_BUF_INIT;
-    struct tr_prompb_request wreq;
-    tr_prompb_request_init(&wreq);
+    /* This thread's arrays from its previous request (no regrowth). */
+    struct tr_prompb_request *wreq = tr_prompb_request_get();
     struct tr_err err;
     tr_err_clear(&err);
     char tenant[TR_TENANT_MAX + 1];
@@ -281,7 +281,11 @@ handle_remote_write(struct tr_http_req *req, void *arg)
         len = plain.len;
     }
     /* Decoded once, zero-copy: labels point into data until the end. */
-    rc = tr_prompb_decode(&wreq, TR_PROMPB_WRITE_REQUEST, data, len, &err);
+    rc = wreq == NULL
+             ? tr_err_set(&err, TR_ENOMEM,
+                          "cannot decode remote-write request: out "
+                          "of memory")
+             : tr_prompb_decode(wreq, TR_PROMPB_WRITE_REQUEST, data, len, &err);
     if (rc != TR_OK) {
         tr_buf_appendf(&body, "%s\n", err.msg);
         rw_reply(d, req, rc == TR_ENOMEM ? 503 : 400, &body);
@@ -290,13 +294,13 @@ handle_remote_write(struct tr_http_req *req, void *arg)
     struct write_result res = {.body = TR_BUF_INIT};
     int64_t deadline = tr_mono_ns() + d->timeout_ns;
     int64_t req_deadline = tr_http_req_deadline_ns(req);
-    write_metrics(d, tenant, &wreq, arena,
+    write_metrics(d, tenant, wreq, arena,
                   req_deadline < deadline ? req_deadline : deadline, &res);
     status = res.status;
     rw_reply(d, req, status, &res.body);
     tr_buf_fini(&res.body);
 done:
-    tr_prompb_request_fini(&wreq);
+    tr_prompb_request_put(wreq);
     tr_buf_fini(&plain);
     tr_buf_fini(&body);
 }

@@ -426,14 +426,14 @@ ingester_handle_push(struct tr_rpc_call *call,
                          "ingester not ready: replaying WAL");
         return;
     }
-    /* Decoded zero-copy: the request points into rreq->payload. */
-    struct tr_prompb_request preq;
-    tr_prompb_request_init(&preq);
-    struct tr_prompb_request *req = &preq;
+    /* Decoded zero-copy: the request points into rreq->payload. The
+     * arrays are this thread's from its previous push (no regrowth). */
+    struct tr_prompb_request *req = tr_prompb_request_get();
     struct tr_err err;
     tr_err_clear(&err);
-    int rc = tr_prompb_decode(req, TR_PROMPB_PUSH_METRICS, rreq->payload,
-                              rreq->len, &err);
+    int rc = req == NULL ? tr_err_set(&err, TR_ENOMEM, "out of memory")
+                         : tr_prompb_decode(req, TR_PROMPB_PUSH_METRICS,
+                                            rreq->payload, rreq->len, &err);
     if (rc != TR_OK) {
         tr_rpc_call_fail(call, rc, "%s", err.msg);
         goto out;
@@ -481,5 +481,5 @@ ingester_handle_push(struct tr_rpc_call *call,
     }
     ingester_apply_result_fini(&res);
 out:
-    tr_prompb_request_fini(&preq);
+    tr_prompb_request_put(req);
 }

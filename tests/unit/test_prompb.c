@@ -5,6 +5,7 @@
  * truncated/corrupted inputs (run under ASan: every input lives in a
  * buffer of exactly its size).
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -727,6 +728,55 @@ test_truncation_and_corruption(void **state)
     tr_prompb_request_fini(&f);
 }
 
+static void *
+cache_thread(void *arg)
+{
+    (void)arg;
+    struct tr_prompb_request *r = tr_prompb_request_get();
+    assert_non_null(r);
+    static const char req[] = {0x0a, 0x06, 0x0a, 0x04, 0x0a, 0x00, 0x12, 0x00};
+    assert_int_equal(
+        tr_prompb_decode(r, TR_PROMPB_WRITE_REQUEST, req, sizeof(req), NULL),
+        TR_OK);
+    tr_prompb_request_put(r); /* freed when the thread exits (LSan) */
+    return NULL;
+}
+
+/* A thread gets back the request it put, emptied, capacity kept. */
+static void
+test_thread_cache(void **state)
+{
+    (void)state;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, cache_thread, NULL), 0);
+    pthread_join(th, NULL);
+    assert_int_equal(pthread_create(&th, NULL, cache_thread, NULL), 0);
+    pthread_join(th, NULL);
+
+    struct tr_prompb_request *r = tr_prompb_request_get();
+    static const char req[] = {0x0a, 0x06, 0x0a, 0x04, 0x0a, 0x00, 0x12, 0x00};
+    assert_int_equal(
+        tr_prompb_decode(r, TR_PROMPB_WRITE_REQUEST, req, sizeof(req), NULL),
+        TR_OK);
+    assert_int_equal(r->nseries, 1);
+    size_t cap = r->cap_labels;
+    tr_prompb_request_put(r);
+    struct tr_prompb_request *again = tr_prompb_request_get();
+    assert_ptr_equal(again, r);
+    assert_int_equal(again->nseries, 0);
+    assert_int_equal(again->nlabels, 0);
+    assert_int_equal(again->cap_labels, cap);
+    struct tr_prompb_request *second = tr_prompb_request_get();
+    assert_ptr_not_equal(second, again);
+    tr_prompb_request_put(second);
+    tr_prompb_request_put(again); /* cache full: freed */
+    tr_prompb_request_put(NULL);
+    /* Leave the main thread's cache empty: its destructor never runs. */
+    struct tr_prompb_request *last = tr_prompb_request_get();
+    tr_prompb_request_fini(last);
+    tr_free(last);
+}
+
 int
 main(void)
 {
@@ -735,6 +785,7 @@ main(void)
         cmocka_unit_test(test_encode_matches_protobuf_c),
         cmocka_unit_test(test_from_write_request),
         cmocka_unit_test(test_negative_zero),
+        cmocka_unit_test(test_thread_cache),
         cmocka_unit_test(test_unknown_fields_and_wire_forms),
         cmocka_unit_test(test_truncation_and_corruption),
     };
