@@ -35,7 +35,8 @@ const struct tr_config_option tr_config_options[] = {
         "4318", NULL, "Port of OTLP/HTTP (/v1/metrics, /v1/logs, /v1/traces). "
         "0 picks a free port; -1 disables it."),
     OPT("server.otlp_grpc_listen_port", INT, server.otlp_grpc_listen_port,
-        "4317", NULL, "Port of OTLP/gRPC. -1 disables it."),
+        "4317", NULL, "Port of OTLP/gRPC. Reserved: OTLP/gRPC is not served "
+        "yet (use OTLP/HTTP); nothing listens on it."),
     OPT("server.rpc_listen_address", STRING, server.rpc_listen_address,
         "0.0.0.0", NULL, "Address the internal RPC (ZeroMQ) listens on."),
     OPT("server.rpc_listen_port", INT, server.rpc_listen_port, "9095", NULL,

@@ -89,6 +89,38 @@ handle_ring(struct tr_http_req *req, void *arg)
     tr_buf_fini(&out);
 }
 
+/* Write paths of signals not built yet: 501 naming them, on the main port
+ * (otlp == false) or the OTLP/HTTP port (otlp == true). */
+static const struct {
+    const char *path;
+    const char *name;
+    bool otlp;
+} pending_writes[] = {
+    {"/loki/api/v1/push", "Loki push", false},
+    {"/api/prom/push", "Loki push", false},
+    {"/otlp/v1/logs", "OTLP logs", false},
+    {"/otlp/v1/traces", "OTLP traces", false},
+    {"/v1/logs", "OTLP logs", true},
+    {"/v1/traces", "OTLP traces", true},
+};
+
+static int
+route_pending_writes(struct tr_http_server *http,
+                     struct tr_http_server *otlp_http, struct tr_err *err)
+{
+    for (size_t i = 0; i < sizeof(pending_writes) / sizeof(pending_writes[0]);
+         i++) {
+        struct tr_http_server *on = pending_writes[i].otlp ? otlp_http : http;
+        if (on != NULL &&
+            tr_http_route(on, TR_HTTP_POST, pending_writes[i].path,
+                          tr_server_not_implemented,
+                          (void *)pending_writes[i].name, err) != TR_OK) {
+            return err != NULL ? err->code : TR_EINVAL;
+        }
+    }
+    return TR_OK;
+}
+
 static void
 distributor_destroy(struct distributor *d)
 {
@@ -178,7 +210,8 @@ distributor_start(struct tr_app *app, void **state, struct tr_err *err)
     if (tr_http_route(http, TR_HTTP_GET, "/ring", handle_ring, d, err) ||
         tr_http_route(http, TR_HTTP_GET, "/distributor/ring", handle_ring, d,
                       err) ||
-        distributor_push_routes(d, http, tr_server_otlp_http(server), err)) {
+        distributor_push_routes(d, http, tr_server_otlp_http(server), err) ||
+        route_pending_writes(http, tr_server_otlp_http(server), err)) {
         goto fail;
     }
     *state = d;

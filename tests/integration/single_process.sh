@@ -43,6 +43,13 @@ check "an API not built yet is 501 and names itself" bash -c "
   [ \"\$(curl -s -o body -w '%{http_code}' $base/loki/api/v1/query_range)\" = 501 ] &&
   grep -q 'Loki query API is not implemented yet' body"
 
+for path in /loki/api/v1/push /otlp/v1/logs /otlp/v1/traces; do
+  check "POST $path is 501 naming itself" bash -c "
+    [ \"\$(curl -s -o body -w '%{http_code}' -X POST $base$path)\" = 501 ] &&
+    grep -q 'is not implemented yet' body && ! grep -q 'query API' body"
+done
+check "OTLP/HTTP /v1/traces is 501" test "$(http_status POST "http://127.0.0.1:$otlp/v1/traces")" = 501
+
 # -print-config output read back by -config.file gives the same config.
 "$TRIDENT_BIN" -print-config "${common[@]}" > printed.yaml
 check "-print-config output is accepted by -config.file unchanged" bash -c "
