@@ -301,6 +301,51 @@ strs_to_cstrs(struct tr_arena *a, const struct tr_tsdb_str *strs, size_t n)
     return out;
 }
 
+/*
+ * The label names (name == NULL) or the values of label `name` of tenant's
+ * series matching the matchers in [start_ms, end_ms], as C strings in the
+ * call's arena. An unknown tenant has none. On failure the call is failed
+ * and the result is non-OK.
+ */
+static int
+label_query(struct ingester *ing, struct tr_rpc_call *call,
+            struct tr_arena *arena, const char *tenant, const char *name,
+            Trident__Ingester__LabelMatcher **pm, size_t n_pm,
+            int64_t start_ms, int64_t end_ms, char ***out, size_t *count)
+{
+    struct tr_err err;
+    tr_err_clear(&err);
+    struct matchers ms = {0};
+    *out = NULL;
+    *count = 0;
+    int rc = matchers_build(pm, n_pm, &ms, &err);
+    struct ingester_tenant *t = ingester_tenant_find(ing, tenant);
+    if (rc == TR_OK && t != NULL) {
+        int64_t mint, maxt;
+        time_range(start_ms, end_ms, &mint, &maxt);
+        struct tr_tsdb_str *strs = NULL;
+        size_t n = 0;
+        rc = name == NULL
+                 ? tr_head_label_names(t->head, ms.m, ms.n, mint, maxt, arena,
+                                       &strs, &n, &err)
+                 : tr_head_label_values(t->head, name, strlen(name), ms.m,
+                                        ms.n, mint, maxt, arena, &strs, &n,
+                                        &err);
+        if (rc == TR_OK) {
+            *out = strs_to_cstrs(arena, strs, n);
+            *count = n;
+            if (*out == NULL) {
+                rc = tr_err_set(&err, TR_ENOMEM, "out of memory");
+            }
+        }
+    }
+    matchers_fini(&ms);
+    if (rc != TR_OK) {
+        tr_rpc_call_fail(call, rc, "%s", err.msg);
+    }
+    return rc;
+}
+
 static void
 handle_label_names(struct tr_rpc_call *call, const struct tr_rpc_request *rreq,
                    void *arg)
@@ -319,31 +364,11 @@ handle_label_names(struct tr_rpc_call *call, const struct tr_rpc_request *rreq,
                          "cannot decode ingester.LabelNames request");
         return;
     }
-    struct tr_err err;
-    tr_err_clear(&err);
-    struct matchers ms = {0};
     Trident__Ingester__LabelNamesResponse resp =
         TRIDENT__INGESTER__LABEL_NAMES_RESPONSE__INIT;
-    int rc = matchers_build(req->matchers, req->n_matchers, &ms, &err);
-    struct ingester_tenant *t = ingester_tenant_find(ing, req->tenant);
-    if (rc == TR_OK && t != NULL) {
-        int64_t mint, maxt;
-        time_range(req->start_ms, req->end_ms, &mint, &maxt);
-        struct tr_tsdb_str *strs = NULL;
-        size_t n = 0;
-        rc = tr_head_label_names(t->head, ms.m, ms.n, mint, maxt, rreq->arena,
-                                 &strs, &n, &err);
-        if (rc == TR_OK) {
-            resp.names = strs_to_cstrs(rreq->arena, strs, n);
-            resp.n_names = n;
-            if (resp.names == NULL) {
-                rc = tr_err_set(&err, TR_ENOMEM, "out of memory");
-            }
-        }
-    }
-    matchers_fini(&ms);
-    if (rc != TR_OK) {
-        tr_rpc_call_fail(call, rc, "%s", err.msg);
+    if (label_query(ing, call, rreq->arena, req->tenant, NULL, req->matchers,
+                    req->n_matchers, req->start_ms, req->end_ms, &resp.names,
+                    &resp.n_names) != TR_OK) {
         return;
     }
     REPLY_PACKED(call, trident__ingester__label_names_response, &resp);
@@ -367,32 +392,11 @@ handle_label_values(struct tr_rpc_call *call, const struct tr_rpc_request *rreq,
                          "cannot decode ingester.LabelValues request");
         return;
     }
-    struct tr_err err;
-    tr_err_clear(&err);
-    struct matchers ms = {0};
     Trident__Ingester__LabelValuesResponse resp =
         TRIDENT__INGESTER__LABEL_VALUES_RESPONSE__INIT;
-    int rc = matchers_build(req->matchers, req->n_matchers, &ms, &err);
-    struct ingester_tenant *t = ingester_tenant_find(ing, req->tenant);
-    if (rc == TR_OK && t != NULL) {
-        int64_t mint, maxt;
-        time_range(req->start_ms, req->end_ms, &mint, &maxt);
-        struct tr_tsdb_str *strs = NULL;
-        size_t n = 0;
-        rc = tr_head_label_values(t->head, req->name, strlen(req->name), ms.m,
-                                  ms.n, mint, maxt, rreq->arena, &strs, &n,
-                                  &err);
-        if (rc == TR_OK) {
-            resp.values = strs_to_cstrs(rreq->arena, strs, n);
-            resp.n_values = n;
-            if (resp.values == NULL) {
-                rc = tr_err_set(&err, TR_ENOMEM, "out of memory");
-            }
-        }
-    }
-    matchers_fini(&ms);
-    if (rc != TR_OK) {
-        tr_rpc_call_fail(call, rc, "%s", err.msg);
+    if (label_query(ing, call, rreq->arena, req->tenant, req->name,
+                    req->matchers, req->n_matchers, req->start_ms, req->end_ms,
+                    &resp.values, &resp.n_values) != TR_OK) {
         return;
     }
     REPLY_PACKED(call, trident__ingester__label_values_response, &resp);
