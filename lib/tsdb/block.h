@@ -270,6 +270,10 @@ int tr_block_select(struct tr_block *b, struct tr_matcher *const *matchers,
                     size_t n, int64_t mint, int64_t maxt,
                     struct tr_block_series_set *out, struct tr_err *err);
 
+/* How many of s's samples lie within [mint, maxt] (exact, no decoding). */
+size_t tr_block_series_count(const struct tr_block_series *s, int64_t mint,
+                             int64_t maxt);
+
 /*
  * Decodes the samples of one selected series within [mint, maxt] into
  * newly allocated arrays *t and *v (caller frees both with tr_free; NULL

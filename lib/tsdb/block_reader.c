@@ -1309,6 +1309,19 @@ lower_bound(const int64_t *t, size_t n, int64_t x)
     return lo;
 }
 
+size_t
+tr_block_series_count(const struct tr_block_series *s, int64_t mint,
+                      int64_t maxt)
+{
+    if (mint > maxt || s->samples == 0 || maxt < s->min_t || mint > s->max_t) {
+        return 0;
+    }
+    size_t lo = lower_bound(s->t, s->samples, mint);
+    size_t hi = maxt == INT64_MAX ? s->samples
+                                  : lower_bound(s->t, s->samples, maxt + 1);
+    return hi > lo ? hi - lo : 0;
+}
+
 int
 tr_block_series_samples(const struct tr_block_series *s, int64_t mint,
                         int64_t maxt, int64_t **t, double **v, size_t *n,

@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "base/arena.h"
 #include "base/clock.h"
@@ -25,12 +26,29 @@
 
 /* ---- collecting series from several sources ----------------------------- */
 
-/* One series as one source answered it. */
-struct raw_series {
+/*
+ * One series as one source answered it, still encoded: an ingester's
+ * chunks (copied into the arena) or a block's series (its set is kept
+ * until the merge). Samples are decoded only when the parts of a series
+ * are merged, straight into the one array the engine gets, so a query
+ * holds each sample decoded once plus the compressed parts.
+ */
+struct part_chunk {
+    int64_t min_t;
+    int64_t max_t;
+    const uint8_t *data;
+    size_t len;
+};
+
+struct part {
     const struct tr_labels *labels;
-    struct tr_promql_point *points; /* arena; time order */
-    size_t n;
-    size_t order; /* arrival order, to keep sorting stable */
+    size_t order;  /* arrival order: of equal samples the first wins */
+    size_t bound;  /* most samples it yields in [mint, maxt] */
+    int64_t min_t; /* its samples lie in [min_t, max_t] */
+    int64_t max_t;
+    const struct part_chunk *chunks; /* ingester part: n_chunks chunks */
+    size_t n_chunks;
+    const struct tr_block_series *block; /* block part */
 };
 
 /* Label sets created while collecting; freed when the arena resets. */
@@ -40,15 +58,29 @@ struct label_keeper {
     size_t cap;
 };
 
+/* A merged series, as the engine or the series API gets it. */
+struct merged_series {
+    const struct tr_labels *labels;
+    struct tr_promql_point *points; /* arena; strictly increasing time */
+    size_t n;
+};
+
 struct collector {
     struct tr_arena *arena;
-    struct raw_series *items; /* tr_malloc'd */
+    struct part *parts; /* tr_malloc'd */
     size_t n;
     size_t cap;
+    /* Block series sets the block parts point into (tr_malloc'd). */
+    struct tr_block_series_set *sets;
+    size_t n_sets;
+    size_t cap_sets;
     struct label_keeper *keeper; /* in the arena */
     int64_t mint;
     int64_t maxt;
     bool labels_only;
+    /* The result of collector_merge (tr_malloc'd). */
+    struct merged_series *out;
+    size_t n_out;
 };
 
 static void
@@ -61,6 +93,24 @@ keeper_free(void *arg)
     tr_free(k->sets);
     k->sets = NULL;
     k->n = 0;
+}
+
+/* Hands ls to the keeper: it lives until the arena resets. */
+static int
+keeper_add(struct label_keeper *k, struct tr_labels *ls, struct tr_err *err)
+{
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? k->cap * 2 : 64;
+        void *p = tr_realloc(k->sets, cap * sizeof(*k->sets));
+        if (p == NULL) {
+            tr_labels_destroy(ls);
+            return tr_err_set(err, TR_ENOMEM, "out of memory");
+        }
+        k->sets = p;
+        k->cap = cap;
+    }
+    k->sets[k->n++] = ls;
+    return TR_OK;
 }
 
 static int
@@ -83,37 +133,30 @@ collector_init(struct collector *c, struct tr_arena *arena, int64_t mint,
 static void
 collector_fini(struct collector *c)
 {
-    tr_free(c->items);
-    c->items = NULL;
+    for (size_t i = 0; i < c->n_sets; i++) {
+        tr_block_series_set_fini(&c->sets[i]);
+    }
+    tr_free(c->sets);
+    tr_free(c->parts);
+    tr_free(c->out);
+    memset(c, 0, sizeof(*c));
 }
 
-/* Takes ls (owned from now on by the arena's keeper) and adds a series. */
+/* Adds a part (its labels and encoded samples set by the caller). */
 static int
-collector_add(struct collector *c, struct tr_labels *ls,
-              struct tr_promql_point *points, size_t n, struct tr_err *err)
+collector_add(struct collector *c, const struct part *p, struct tr_err *err)
 {
-    struct label_keeper *k = c->keeper;
-    if (k->n == k->cap) {
-        size_t cap = k->cap ? k->cap * 2 : 64;
-        void *p = tr_realloc(k->sets, cap * sizeof(*k->sets));
-        if (p == NULL) {
-            tr_labels_destroy(ls);
-            return tr_err_set(err, TR_ENOMEM, "out of memory");
-        }
-        k->sets = p;
-        k->cap = cap;
-    }
-    k->sets[k->n++] = ls;
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 64;
-        void *p = tr_realloc(c->items, cap * sizeof(*c->items));
-        if (p == NULL) {
+        void *np = tr_realloc(c->parts, cap * sizeof(*c->parts));
+        if (np == NULL) {
             return tr_err_set(err, TR_ENOMEM, "out of memory");
         }
-        c->items = p;
+        c->parts = np;
         c->cap = cap;
     }
-    c->items[c->n] = (struct raw_series){ls, points, n, c->n};
+    c->parts[c->n] = *p;
+    c->parts[c->n].order = c->n;
     c->n++;
     return TR_OK;
 }
@@ -150,9 +193,9 @@ normalize_run(struct tr_promql_point *p, size_t n)
 }
 
 static int
-compare_raw(const void *a, const void *b)
+compare_parts(const void *a, const void *b)
 {
-    const struct raw_series *x = a, *y = b;
+    const struct part *x = a, *y = b;
     int c = tr_labels_compare(x->labels, y->labels);
     if (c != 0) {
         return c;
@@ -160,90 +203,169 @@ compare_raw(const void *a, const void *b)
     return (x->order > y->order) - (x->order < y->order);
 }
 
-/* Merges two time-ordered runs into out, one sample per timestamp (a's
- * sample wins a tie). Returns the length. */
-static size_t
-merge_runs(const struct tr_promql_point *a, size_t na,
-           const struct tr_promql_point *b, size_t nb,
-           struct tr_promql_point *out)
+/* Decodes part p's samples in [mint, maxt] into out (room for p->bound),
+ * in time order without duplicates. Returns the count or a negative code. */
+static ssize_t
+part_decode(const struct collector *c, const struct part *p,
+            struct tr_promql_point *out, struct tr_err *err)
 {
-    size_t i = 0, j = 0, n = 0;
-    while (i < na && j < nb) {
-        if (a[i].t < b[j].t) {
-            out[n++] = a[i++];
-        } else if (b[j].t < a[i].t) {
-            out[n++] = b[j++];
-        } else {
-            out[n++] = a[i++];
-            j++;
+    size_t k = 0;
+    if (p->block != NULL) {
+        int64_t *t;
+        double *v;
+        int rc = tr_block_series_samples(p->block, c->mint, c->maxt, &t, &v,
+                                         &k, err);
+        if (rc != TR_OK) {
+            return rc;
+        }
+        if (k > p->bound) {
+            k = p->bound;
+        }
+        for (size_t i = 0; i < k; i++) {
+            out[i] = (struct tr_promql_point){t[i], v[i]};
+        }
+        tr_free(t);
+        tr_free(v);
+        return (ssize_t)normalize_run(out, k);
+    }
+    for (size_t i = 0; i < p->n_chunks; i++) {
+        struct tr_chunk_iter it;
+        int rc = tr_chunk_iter_init(&it, p->chunks[i].data, p->chunks[i].len,
+                                    err);
+        int64_t t;
+        double v;
+        while (rc == TR_OK && (rc = tr_chunk_iter_next(&it, &t, &v, err)) > 0) {
+            if (t >= c->mint && t <= c->maxt && k < p->bound) {
+                out[k++] = (struct tr_promql_point){t, v};
+            }
+            rc = TR_OK;
+        }
+        if (rc < 0) {
+            return rc;
         }
     }
-    while (i < na) {
-        out[n++] = a[i++];
-    }
-    while (j < nb) {
-        out[n++] = b[j++];
-    }
-    return n;
+    return (ssize_t)normalize_run(out, k);
 }
 
-/*
- * The usual case of one series from several sources: blocks and the head
- * hold disjoint time ranges, so the parts are concatenated into one array
- * (one copy) instead of being merged pair by pair. Returns 1 and sets *out
- * when they were, 0 when parts overlap in time (or there is one part), a
- * negative code on ENOMEM.
- */
-static int
-concat_disjoint(struct collector *c, const struct raw_series *parts, size_t n,
-                struct raw_series *out)
+/* Orders a group's parts by their first sample time (a handful: insertion
+ * sort); true when their time ranges do not overlap. */
+static bool
+order_by_time(const struct part **g, size_t n)
 {
-    const struct raw_series *order[16];
-    size_t m = 0, total = 0;
-    for (size_t k = 0; k < n; k++) {
-        if (parts[k].n == 0) {
-            continue;
-        }
-        if (m == sizeof(order) / sizeof(order[0])) {
-            return 0;
-        }
-        /* Insertion by first timestamp: a handful of parts. */
-        size_t at = m++;
-        while (at > 0 && order[at - 1]->points[0].t > parts[k].points[0].t) {
-            order[at] = order[at - 1];
+    for (size_t i = 1; i < n; i++) {
+        const struct part *x = g[i];
+        size_t at = i;
+        while (at > 0 && g[at - 1]->min_t > x->min_t) {
+            g[at] = g[at - 1];
             at--;
         }
-        order[at] = &parts[k];
-        total += parts[k].n;
+        g[at] = x;
     }
-    if (m < 2) {
-        return 0;
-    }
-    for (size_t k = 1; k < m; k++) {
-        if (order[k - 1]->points[order[k - 1]->n - 1].t >=
-            order[k]->points[0].t) {
-            return 0;
+    for (size_t i = 1; i < n; i++) {
+        if (g[i - 1]->max_t >= g[i]->min_t) {
+            return false;
         }
     }
-    struct tr_promql_point *dst =
-        tr_arena_alloc(c->arena, total * sizeof(*dst));
-    if (dst == NULL) {
-        return TR_ENOMEM;
-    }
-    size_t len = 0;
-    for (size_t k = 0; k < m; k++) {
-        memcpy(dst + len, order[k]->points, order[k]->n * sizeof(*dst));
-        len += order[k]->n;
-    }
-    *out = parts[0];
-    out->points = dst;
-    out->n = len;
-    return 1;
+    return true;
 }
 
 /*
- * Sorts what was collected by label set and merges equal sets. The
- * result replaces c->items[0..c->n).
+ * Merges the parts of one series (n > 0, sorted by arrival) into *m. Parts
+ * with disjoint time ranges (blocks and the head, usually) are decoded one
+ * after the other into the result; overlapping ones (replicas, or a head
+ * still holding what a block has) are decoded apart and merged, one sample
+ * per timestamp, the earliest-arrived part winning a tie.
+ */
+static int
+merge_group(struct collector *c, const struct part *parts, size_t n,
+            struct merged_series *m, struct tr_err *err)
+{
+    const struct part *stack[16];
+    const struct part **g = stack;
+    size_t total = 0;
+    int rc = TR_OK;
+    m->n = 0;
+    m->points = NULL;
+    if (n > sizeof(stack) / sizeof(stack[0])) {
+        g = tr_malloc(n * sizeof(*g));
+        if (g == NULL) {
+            return tr_err_set(err, TR_ENOMEM, "out of memory");
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        g[i] = &parts[i];
+        total += parts[i].bound;
+    }
+    struct tr_promql_point *dst =
+        total ? tr_arena_alloc(c->arena, total * sizeof(*dst)) : NULL;
+    if (total > 0 && dst == NULL) {
+        rc = tr_err_set(err, TR_ENOMEM, "out of memory");
+    } else if (n == 1 || order_by_time(g, n)) {
+        for (size_t i = 0; i < n && rc == TR_OK; i++) {
+            ssize_t k = part_decode(c, g[i], dst + m->n, err);
+            if (k < 0) {
+                rc = (int)k;
+            } else {
+                m->n += (size_t)k;
+            }
+        }
+    } else {
+        /* Overlapping parts: decode each apart, then a k-way merge that
+         * scans the parts in arrival order so the first one wins ties. */
+        struct tr_promql_point *tmp = tr_malloc(total * sizeof(*tmp));
+        size_t *len = tr_calloc(n, sizeof(*len));
+        size_t *pos = tr_calloc(n, sizeof(*pos));
+        size_t *start = tr_calloc(n, sizeof(*start));
+        if (tmp == NULL || len == NULL || pos == NULL || start == NULL) {
+            rc = tr_err_set(err, TR_ENOMEM, "out of memory");
+        }
+        for (size_t i = 0, off = 0; i < n && rc == TR_OK; i++) {
+            ssize_t k = part_decode(c, &parts[i], tmp + off, err);
+            if (k < 0) {
+                rc = (int)k;
+                break;
+            }
+            start[i] = off;
+            len[i] = (size_t)k;
+            off += parts[i].bound;
+        }
+        while (rc == TR_OK) {
+            size_t best = n;
+            for (size_t i = 0; i < n; i++) {
+                if (pos[i] < len[i] &&
+                    (best == n || tmp[start[i] + pos[i]].t <
+                                      tmp[start[best] + pos[best]].t)) {
+                    best = i;
+                }
+            }
+            if (best == n) {
+                break;
+            }
+            struct tr_promql_point p = tmp[start[best] + pos[best]];
+            dst[m->n++] = p;
+            for (size_t i = 0; i < n; i++) {
+                if (pos[i] < len[i] && tmp[start[i] + pos[i]].t == p.t) {
+                    pos[i]++;
+                }
+            }
+        }
+        tr_free(tmp);
+        tr_free(len);
+        tr_free(pos);
+        tr_free(start);
+    }
+    if (g != stack) {
+        tr_free(g);
+    }
+    m->points = dst;
+    return rc;
+}
+
+/*
+ * Sorts the parts by label set and merges each set's parts into c->out;
+ * series left without samples in range are dropped (unless labels_only).
+ * Block labels are borrowed from sets freed with the collector, so a
+ * result series whose labels came only from blocks gets its own copy.
  */
 static int
 collector_merge(struct collector *c, struct tr_err *err)
@@ -251,39 +373,45 @@ collector_merge(struct collector *c, struct tr_err *err)
     if (c->n == 0) {
         return TR_OK;
     }
-    qsort(c->items, c->n, sizeof(*c->items), compare_raw);
-    size_t out = 0;
+    qsort(c->parts, c->n, sizeof(*c->parts), compare_parts);
+    c->out = tr_malloc(c->n * sizeof(*c->out));
+    if (c->out == NULL) {
+        return tr_err_set(err, TR_ENOMEM, "out of memory");
+    }
     for (size_t i = 0; i < c->n;) {
         size_t j = i + 1;
         while (j < c->n &&
-               tr_labels_compare(c->items[i].labels, c->items[j].labels) == 0) {
+               tr_labels_compare(c->parts[i].labels, c->parts[j].labels) == 0) {
             j++;
         }
-        struct raw_series merged = c->items[i];
-        int rc = c->labels_only
-                     ? TR_OK
-                     : concat_disjoint(c, c->items + i, j - i, &merged);
-        if (rc < 0) {
-            return tr_err_set(err, TR_ENOMEM, "out of memory");
-        }
-        for (size_t k = i + 1; k < j && rc == 0 && !c->labels_only; k++) {
-            const struct raw_series *r = &c->items[k];
-            if (r->n == 0) {
-                continue;
+        struct merged_series m = {.labels = NULL};
+        if (!c->labels_only) {
+            int rc = merge_group(c, c->parts + i, j - i, &m, err);
+            if (rc != TR_OK) {
+                return rc;
             }
-            struct tr_promql_point *dst =
-                tr_arena_alloc(c->arena, (merged.n + r->n) * sizeof(*dst));
-            if (dst == NULL) {
-                return tr_err_set(err, TR_ENOMEM, "out of memory");
-            }
-            merged.n =
-                merge_runs(merged.points, merged.n, r->points, r->n, dst);
-            merged.points = dst;
         }
-        c->items[out++] = merged;
+        if (c->labels_only || m.n > 0) {
+            for (size_t k = i; k < j && m.labels == NULL; k++) {
+                if (c->parts[k].block == NULL) {
+                    m.labels = c->parts[k].labels; /* the keeper has it */
+                }
+            }
+            if (m.labels == NULL) {
+                struct tr_labels *copy = tr_labels_dup(c->parts[i].labels);
+                if (copy == NULL) {
+                    return tr_err_set(err, TR_ENOMEM, "out of memory");
+                }
+                int rc = keeper_add(c->keeper, copy, err);
+                if (rc != TR_OK) {
+                    return rc;
+                }
+                m.labels = copy;
+            }
+            c->out[c->n_out++] = m;
+        }
         i = j;
     }
-    c->n = out;
     return TR_OK;
 }
 
@@ -382,49 +510,44 @@ labels_from_pb(Prometheus__Label **pb, size_t n, struct tr_labels **out,
     return rc;
 }
 
-/* Decodes a series' chunks into arena points inside [mint, maxt]. */
+/* Copies a series' chunks that overlap [mint, maxt] into the arena as an
+ * ingester part (labels set by the caller). */
 static int
-decode_chunks(struct collector *c, Trident__Ingester__SeriesChunks *sc,
-              struct tr_promql_point **out, size_t *n, struct tr_err *err)
+part_from_chunks(struct collector *c, const Trident__Ingester__SeriesChunks *sc,
+                 struct part *p, struct tr_err *err)
 {
-    size_t total = 0;
-    for (size_t i = 0; i < sc->n_chunks; i++) {
-        const ProtobufCBinaryData *d = &sc->chunks[i]->data;
-        if (d->len >= 2) {
-            total += ((size_t)d->data[0] << 8) | d->data[1];
-        }
-    }
-    *out = NULL;
-    *n = 0;
-    if (total == 0) {
+    memset(p, 0, sizeof(*p));
+    p->min_t = INT64_MAX;
+    p->max_t = INT64_MIN;
+    if (c->labels_only || sc->n_chunks == 0) {
         return TR_OK;
     }
-    struct tr_promql_point *p = tr_arena_alloc(c->arena, total * sizeof(*p));
-    if (p == NULL) {
+    struct part_chunk *chunks =
+        tr_arena_alloc(c->arena, sc->n_chunks * sizeof(*chunks));
+    if (chunks == NULL) {
         return tr_err_set(err, TR_ENOMEM, "out of memory");
     }
-    size_t k = 0;
     for (size_t i = 0; i < sc->n_chunks; i++) {
         const Trident__Ingester__Chunk *ch = sc->chunks[i];
-        if (ch->max_time_ms < c->mint || ch->min_time_ms > c->maxt) {
+        const ProtobufCBinaryData *d = &ch->data;
+        if (ch->max_time_ms < c->mint || ch->min_time_ms > c->maxt ||
+            d->len < 2) {
             continue;
         }
-        struct tr_chunk_iter it;
-        int rc = tr_chunk_iter_init(&it, ch->data.data, ch->data.len, err);
-        int64_t t;
-        double v;
-        while (rc == TR_OK && (rc = tr_chunk_iter_next(&it, &t, &v, err)) > 0) {
-            if (t >= c->mint && t <= c->maxt && k < total) {
-                p[k++] = (struct tr_promql_point){t, v};
-            }
-            rc = TR_OK;
+        uint8_t *data = tr_arena_alloc(c->arena, d->len);
+        if (data == NULL) {
+            return tr_err_set(err, TR_ENOMEM, "out of memory");
         }
-        if (rc < 0) {
-            return rc;
-        }
+        memcpy(data, d->data, d->len);
+        int64_t lo = ch->min_time_ms < c->mint ? c->mint : ch->min_time_ms;
+        int64_t hi = ch->max_time_ms > c->maxt ? c->maxt : ch->max_time_ms;
+        chunks[p->n_chunks++] = (struct part_chunk){lo, hi, data, d->len};
+        /* A chunk starts with its sample count (big-endian u16). */
+        p->bound += ((size_t)d->data[0] << 8) | d->data[1];
+        p->min_t = lo < p->min_t ? lo : p->min_t;
+        p->max_t = hi > p->max_t ? hi : p->max_t;
     }
-    *out = p;
-    *n = normalize_run(p, k);
+    p->chunks = chunks;
     return TR_OK;
 }
 
@@ -451,21 +574,22 @@ on_select_message(void *arg, const void *msg, size_t len)
     }
     for (size_t i = 0; i < resp->n_series; i++) {
         Trident__Ingester__SeriesChunks *sc = resp->series[i];
-        struct tr_promql_point *points = NULL;
-        size_t n = 0;
-        if (!s->c->labels_only) {
-            s->rc = decode_chunks(s->c, sc, &points, &n, s->err);
-            if (s->rc != TR_OK) {
-                return 1;
-            }
-            if (n == 0) {
-                continue;
-            }
+        struct part p;
+        s->rc = part_from_chunks(s->c, sc, &p, s->err);
+        if (s->rc != TR_OK) {
+            return 1;
+        }
+        if (!s->c->labels_only && p.bound == 0) {
+            continue;
         }
         struct tr_labels *ls;
         s->rc = labels_from_pb(sc->labels, sc->n_labels, &ls, s->err);
         if (s->rc == TR_OK) {
-            s->rc = collector_add(s->c, ls, points, n, s->err);
+            s->rc = keeper_add(s->c->keeper, ls, s->err);
+        }
+        if (s->rc == TR_OK) {
+            p.labels = ls;
+            s->rc = collector_add(s->c, &p, s->err);
         }
         if (s->rc != TR_OK) {
             return 1;
@@ -516,6 +640,27 @@ select_ingesters(struct querier_store_ctx *ctx, struct collector *c,
 
 /* ---- blocks ------------------------------------------------------------- */
 
+/* Keeps a block's selected series (their labels and encoded columns) for
+ * the merge; *out points at the kept set. */
+static int
+keep_set(struct collector *c, struct tr_block_series_set *set,
+         const struct tr_block_series_set **out, struct tr_err *err)
+{
+    if (c->n_sets == c->cap_sets) {
+        size_t cap = c->cap_sets ? c->cap_sets * 2 : 16;
+        void *p = tr_realloc(c->sets, cap * sizeof(*c->sets));
+        if (p == NULL) {
+            tr_block_series_set_fini(set);
+            return tr_err_set(err, TR_ENOMEM, "out of memory");
+        }
+        c->sets = p;
+        c->cap_sets = cap;
+    }
+    c->sets[c->n_sets] = *set;
+    *out = &c->sets[c->n_sets++];
+    return TR_OK;
+}
+
 static int
 select_blocks(struct querier_store_ctx *ctx, struct collector *c,
               struct tr_matcher *const *m, size_t n, struct tr_err *err)
@@ -529,43 +674,26 @@ select_blocks(struct querier_store_ctx *ctx, struct collector *c,
     }
     for (size_t b = 0; b < n_blocks && rc == TR_OK; b++) {
         struct tr_block_series_set set = {0};
+        const struct tr_block_series_set *kept = NULL;
         rc = tr_block_select(blocks[b], m, n, c->mint, c->maxt, &set, err);
-        for (size_t i = 0; i < set.len && rc == TR_OK; i++) {
-            struct tr_promql_point *points = NULL;
-            size_t np = 0;
+        if (rc != TR_OK) {
+            tr_block_series_set_fini(&set);
+            break;
+        }
+        rc = keep_set(c, &set, &kept, err);
+        for (size_t i = 0; rc == TR_OK && i < kept->len; i++) {
+            const struct tr_block_series *bs = &kept->series[i];
+            struct part p = {.labels = bs->labels, .block = bs};
             if (!c->labels_only) {
-                int64_t *t;
-                double *v;
-                rc = tr_block_series_samples(&set.series[i], c->mint, c->maxt,
-                                             &t, &v, &np, err);
-                if (rc != TR_OK) {
-                    break;
-                }
-                if (np > 0) {
-                    points = tr_arena_alloc(c->arena, np * sizeof(*points));
-                    for (size_t k = 0; points != NULL && k < np; k++) {
-                        points[k] = (struct tr_promql_point){t[k], v[k]};
-                    }
-                }
-                tr_free(t);
-                tr_free(v);
-                if (np == 0) {
+                p.bound = tr_block_series_count(bs, c->mint, c->maxt);
+                if (p.bound == 0) {
                     continue;
                 }
-                if (points == NULL) {
-                    rc = tr_err_set(err, TR_ENOMEM, "out of memory");
-                    break;
-                }
-                np = normalize_run(points, np);
+                p.min_t = bs->min_t < c->mint ? c->mint : bs->min_t;
+                p.max_t = bs->max_t > c->maxt ? c->maxt : bs->max_t;
             }
-            struct tr_labels *ls = tr_labels_dup(set.series[i].labels);
-            if (ls == NULL) {
-                rc = tr_err_set(err, TR_ENOMEM, "out of memory");
-                break;
-            }
-            rc = collector_add(c, ls, points, np, err);
+            rc = collector_add(c, &p, err);
         }
-        tr_block_series_set_fini(&set);
     }
     for (size_t b = 0; b < n_blocks; b++) {
         tr_block_release(blocks[b]);
@@ -606,18 +734,18 @@ store_select(void *arg, struct tr_arena *arena,
     if (rc == TR_OK) {
         rc = collector_merge(&c, err);
     }
-    if (rc == TR_OK && c.n > 0) {
+    if (rc == TR_OK && c.n_out > 0) {
         struct tr_promql_storage_series *out =
-            tr_arena_calloc(arena, c.n, sizeof(*out));
+            tr_arena_calloc(arena, c.n_out, sizeof(*out));
         if (out == NULL) {
             rc = tr_err_set(err, TR_ENOMEM, "out of memory");
         } else {
-            for (size_t i = 0; i < c.n; i++) {
+            for (size_t i = 0; i < c.n_out; i++) {
                 out[i] = (struct tr_promql_storage_series){
-                    c.items[i].labels, c.items[i].points, c.items[i].n};
+                    c.out[i].labels, c.out[i].points, c.out[i].n};
             }
             *series = out;
-            *count = c.n;
+            *count = c.n_out;
         }
     }
     collector_fini(&c);
@@ -651,16 +779,17 @@ querier_store_series(struct querier_store_ctx *ctx, struct tr_arena *arena,
     if (rc == TR_OK) {
         rc = collector_merge(&c, err);
     }
-    if (rc == TR_OK && c.n > 0) {
-        const struct tr_labels **ls = tr_arena_calloc(arena, c.n, sizeof(*ls));
+    if (rc == TR_OK && c.n_out > 0) {
+        const struct tr_labels **ls =
+            tr_arena_calloc(arena, c.n_out, sizeof(*ls));
         if (ls == NULL) {
             rc = tr_err_set(err, TR_ENOMEM, "out of memory");
         } else {
-            for (size_t i = 0; i < c.n; i++) {
-                ls[i] = c.items[i].labels;
+            for (size_t i = 0; i < c.n_out; i++) {
+                ls[i] = c.out[i].labels;
             }
             *out = ls;
-            *count = c.n;
+            *count = c.n_out;
         }
     }
     collector_fini(&c);
@@ -1077,7 +1206,7 @@ querier_store_exemplars(struct querier_store_ctx *ctx, struct tr_arena *arena,
                 struct tr_labels *ls;
                 rc = labels_from_pb(se->labels, se->n_labels, &ls, err);
                 if (rc == TR_OK) {
-                    rc = collector_add(&c, ls, NULL, 0, err);
+                    rc = keeper_add(c.keeper, ls, err);
                 }
                 struct querier_exemplar *ex =
                     tr_arena_calloc(arena, se->n_exemplars + 1, sizeof(*ex));
@@ -1089,7 +1218,7 @@ querier_store_exemplars(struct querier_store_ctx *ctx, struct tr_arena *arena,
                     struct tr_labels *el;
                     rc = labels_from_pb(pe->labels, pe->n_labels, &el, err);
                     if (rc == TR_OK) {
-                        rc = collector_add(&c, el, NULL, 0, err);
+                        rc = keeper_add(c.keeper, el, err);
                     }
                     ex[e] =
                         (struct querier_exemplar){el, pe->value, pe->timestamp};
