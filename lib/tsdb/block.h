@@ -60,9 +60,10 @@ struct tr_labels;
 struct tr_matcher;
 struct tr_objstore;
 
-/* Format version written to meta.json and the index; readers refuse
- * others. */
-#define TR_BLOCK_FORMAT_VERSION 2
+/* Format version written to meta.json and the index; readers accept
+ * TR_BLOCK_FORMAT_MIN_VERSION up to it and refuse others. */
+#define TR_BLOCK_FORMAT_VERSION 3
+#define TR_BLOCK_FORMAT_MIN_VERSION 2
 /* Length of a block id (without the NUL). */
 #define TR_BLOCK_ID_LEN 26
 /* Longest tenant id accepted. */

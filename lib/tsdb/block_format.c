@@ -79,7 +79,8 @@ tr_block_toc_decode(const void *data, uint64_t index_size,
                           "mismatch");
     }
     uint32_t version = get_le32(b + 4);
-    if (version != TR_BLOCK_FORMAT_VERSION) {
+    if (version < TR_BLOCK_FORMAT_MIN_VERSION ||
+        version > TR_BLOCK_FORMAT_VERSION) {
         return tr_err_set(err, TR_EINVAL, "unsupported index version %" PRIu32,
                           version);
     }
@@ -200,7 +201,8 @@ tr_block_meta_decode(const void *data, size_t len, struct tr_block_meta *out,
         bad = "tenant";
     } else if (!get_uint(root, "version", &u) || u > UINT32_MAX) {
         bad = "version";
-    } else if ((out->version = (uint32_t)u) != TR_BLOCK_FORMAT_VERSION) {
+    } else if ((out->version = (uint32_t)u) < TR_BLOCK_FORMAT_MIN_VERSION ||
+               out->version > TR_BLOCK_FORMAT_VERSION) {
         json_decref(root);
         return tr_err_set(err, TR_EINVAL, "unsupported format version %" PRIu64,
                           u);
@@ -437,6 +439,84 @@ uv_size(uint64_t v)
     return tr_varint_size(v);
 }
 
+/* Greatest common divisor of |a| and |b| (0 when both are 0). */
+static uint64_t
+gcd_u64(uint64_t a, uint64_t b)
+{
+    while (b != 0) {
+        uint64_t r = a % b;
+        a = b;
+        b = r;
+    }
+    return a;
+}
+
+static uint64_t
+abs_u64(int64_t x)
+{
+    return x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x;
+}
+
+/* The k-th smallest of a[0..n) (k < n), reordering a (Hoare selection). */
+static int64_t
+select_kth(int64_t *a, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        int64_t pivot = a[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] < pivot) {
+                i++;
+            }
+            while (a[j] > pivot) {
+                j--;
+            }
+            if (i <= j) {
+                int64_t t = a[i];
+                a[i] = a[j];
+                a[j] = t;
+                i++;
+                if (j == 0) {
+                    break;
+                }
+                j--;
+            }
+        }
+        if (k <= j) {
+            hi = j;
+        } else if (k >= i) {
+            lo = i;
+        } else {
+            break;
+        }
+    }
+    return a[k];
+}
+
+/* Appends the exceptions of a decimal column (scratch[i] == EXCEPTION). */
+static unsigned char *
+put_exceptions(unsigned char *p, const double *v, const int64_t *k, size_t n,
+               size_t nexc)
+{
+    p += put_uv(p, nexc);
+    size_t seen = 0, last = 0;
+    for (size_t i = 0; i < n && seen < nexc; i++) {
+        if (k[i] != EXCEPTION) {
+            continue;
+        }
+        p += put_uv(p, seen == 0 ? i : i - last - 1);
+        last = i;
+        seen++;
+        uint64_t b;
+        memcpy(&b, &v[i], sizeof(b));
+        for (int j = 0; j < 8; j++) {
+            *p++ = (unsigned char)(b >> (8 * j));
+        }
+    }
+    return p;
+}
+
 int
 tr_block_values_encode(const double *v, size_t n, int64_t *scratch,
                        struct tr_buf *out)
@@ -463,51 +543,77 @@ tr_block_values_encode(const double *v, size_t n, int64_t *scratch,
         }
         d = e;
     }
-    /* Integers at d and the exact size of the decimal form. */
-    size_t nexc = 0, dec = 1, last_exc = 0;
+    /* Integers at d, the bytes of the exceptions, the deltas (in
+     * scratch[n..]) and their common divisor. */
+    int64_t *k = scratch, *delta = scratch + n;
+    size_t nexc = 0, exc = 0, last_exc = 0, nd = 0;
     int64_t prev = 0;
+    uint64_t g = 0;
     for (size_t i = 0; i < n; i++) {
-        int64_t k = decimal_of(v[i], d);
-        scratch[i] = k;
-        if (k == EXCEPTION) {
-            dec += 8 + uv_size(nexc == 0 ? i : i - last_exc - 1);
+        k[i] = decimal_of(v[i], d);
+        if (k[i] == EXCEPTION) {
+            exc += 8 + uv_size(nexc == 0 ? i : i - last_exc - 1);
             last_exc = i;
             nexc++;
             continue;
         }
-        dec += uv_size(tr_block_zigzag(k - prev));
-        prev = k;
+        delta[nd++] = k[i] - prev;
+        if (nd > 1) {
+            g = gcd_u64(g, abs_u64(k[i] - prev));
+        }
+        prev = k[i];
     }
-    dec += uv_size(nexc);
+    /* Plain decimal: every delta. Steady decimal: deltas after the first
+     * as (delta / g - b) with b their median, which turns a counter's
+     * steady increase and a gauge's page-sized steps into small numbers. */
+    size_t plain = 1 + uv_size(nexc) + exc, steady = SIZE_MAX;
+    for (size_t i = 0; i < nd; i++) {
+        plain += uv_size(tr_block_zigzag(delta[i]));
+    }
+    int64_t base = 0;
+    if (nd >= 2) {
+        g = g == 0 ? 1 : g;
+        for (size_t i = 1; i < nd; i++) {
+            delta[i] /= (int64_t)g;
+        }
+        /* The median of the quotients, selected in a copy past the
+         * deltas (scratch holds 3n entries; the order is still needed). */
+        int64_t *sel = delta + nd;
+        size_t m = nd - 1;
+        memcpy(sel, delta + 1, m * sizeof(*sel));
+        base = select_kth(sel, m, m / 2);
+        steady = 1 + uv_size(nexc) + exc + uv_size(g) +
+                 uv_size(tr_block_zigzag(base)) +
+                 uv_size(tr_block_zigzag(delta[0]));
+        for (size_t i = 1; i < nd; i++) {
+            steady += uv_size(tr_block_zigzag(delta[i] - base));
+        }
+    }
     size_t xs = xor_size(v, n);
-    if (tr_buf_reserve(out, dec < xs ? dec : xs) != TR_OK) {
+    size_t best = plain < steady ? plain : steady;
+    if (tr_buf_reserve(out, best < xs ? best : xs) != TR_OK) {
         return TR_ENOMEM;
     }
     unsigned char *p = (unsigned char *)out->data + out->len;
     unsigned char *start = p;
-    if (dec <= xs) {
+    if (plain <= steady && plain <= xs) {
         *p++ = (unsigned char)d;
-        p += put_uv(p, nexc);
-        size_t seen = 0;
-        for (size_t i = 0; i < n && seen < nexc; i++) {
-            if (scratch[i] != EXCEPTION) {
-                continue;
-            }
-            p += put_uv(p, seen == 0 ? i : i - last_exc - 1);
-            last_exc = i;
-            seen++;
-            uint64_t b;
-            memcpy(&b, &v[i], sizeof(b));
-            for (int j = 0; j < 8; j++) {
-                *p++ = (unsigned char)(b >> (8 * j));
-            }
-        }
+        p = put_exceptions(p, v, k, n, nexc);
         prev = 0;
         for (size_t i = 0; i < n; i++) {
-            if (scratch[i] != EXCEPTION) {
-                p += put_uv(p, tr_block_zigzag(scratch[i] - prev));
-                prev = scratch[i];
+            if (k[i] != EXCEPTION) {
+                p += put_uv(p, tr_block_zigzag(k[i] - prev));
+                prev = k[i];
             }
+        }
+    } else if (steady <= xs) {
+        *p++ = (unsigned char)(TR_BLOCK_MODE_STEADY | d);
+        p = put_exceptions(p, v, k, n, nexc);
+        p += put_uv(p, g);
+        p += put_uv(p, tr_block_zigzag(base));
+        p += put_uv(p, tr_block_zigzag(delta[0]));
+        for (size_t i = 1; i < nd; i++) {
+            p += put_uv(p, tr_block_zigzag(delta[i] - base));
         }
     } else {
         *p++ = TR_BLOCK_MODE_XOR;
@@ -594,7 +700,11 @@ tr_block_values_decode(const unsigned char *p, size_t len, size_t n, size_t lo,
     if (mode == TR_BLOCK_MODE_XOR) {
         return decode_xor(p, end, n, lo, hi, out);
     }
-    if (mode > TR_BLOCK_DECIMAL_MAX) {
+    bool steady = (mode & ~(unsigned)TR_BLOCK_DECIMAL_MAX) ==
+                  TR_BLOCK_MODE_STEADY;
+    if (steady) {
+        mode &= TR_BLOCK_DECIMAL_MAX;
+    } else if (mode > TR_BLOCK_DECIMAL_MAX) {
         return TR_EINVAL;
     }
     /* Exceptions first: validate their positions once. */
@@ -614,7 +724,15 @@ tr_block_values_decode(const unsigned char *p, size_t len, size_t n, size_t lo,
         }
         p += 8;
     }
-    size_t seen = 0;
+    /* Steady form: the divisor and the base of the deltas after the
+     * first (see tr_block_values_encode). */
+    uint64_t g = 1, ub = 0;
+    if (steady && (!get_uv(&p, end, &g) || !get_uv(&p, end, &ub) || g == 0 ||
+                   g > (uint64_t)MAX_EXACT * 2)) {
+        return TR_EINVAL;
+    }
+    int64_t base = tr_block_unzigzag(ub);
+    size_t seen = 0, nk = 0;
     uint64_t next_exc = nexc > 0 ? next_exception(&excp, end, 0) : UINT64_MAX;
     double scale = pow10_tab[mode];
     int64_t k = 0;
@@ -636,8 +754,14 @@ tr_block_values_decode(const unsigned char *p, size_t len, size_t n, size_t lo,
         if (!get_uv(&p, end, &u)) {
             return TR_EINVAL;
         }
-        k = (int64_t)((uint64_t)k + (uint64_t)tr_block_unzigzag(u));
-        if (k > (int64_t)MAX_EXACT || k < -(int64_t)MAX_EXACT) {
+        int64_t delta = tr_block_unzigzag(u);
+        if (steady && nk++ > 0 &&
+            (__builtin_add_overflow(delta, base, &delta) ||
+             __builtin_mul_overflow(delta, (int64_t)g, &delta))) {
+            return TR_EINVAL;
+        }
+        if (__builtin_add_overflow(k, delta, &k) || k > (int64_t)MAX_EXACT ||
+            k < -(int64_t)MAX_EXACT) {
             return TR_EINVAL;
         }
         if (i >= lo) {

@@ -1,8 +1,10 @@
 /*
  * Byte layout of metrics blocks (private to block_*.c). FROZEN for format
- * version 2: change it only with a new TR_BLOCK_FORMAT_VERSION. (Version 1
- * stored Gorilla chunks; no version 1 block was ever persisted, so readers
- * do not support it.)
+ * version 3: change it only with a new TR_BLOCK_FORMAT_VERSION. Version 3
+ * added the steady decimal value mode; readers also accept version 2
+ * blocks (the same layout without that mode). (Version 1 stored Gorilla
+ * chunks; no version 1 block was ever persisted, so readers do not support
+ * it.)
  *
  * uvarint = unsigned LEB128 (tsdb/varint.h); zigzag(x) = (x << 1) ^ (x >>
  * 63). "zstd frame" = one complete zstd frame with its content size and
@@ -30,11 +32,19 @@
  *         after the first], 8 bytes IEEE 754 bits),
  *       then for the n - e other values, in order, uvarint zigzag(k -
  *       previous k) (previous k starts at 0).
- *     mode 0x80 (XOR): per value x = bits XOR previous bits (starting at
+ *     mode 0x40 | d (steady decimal, format version 3): as decimal up to
+       and including the exceptions, then uvarint g (>= 1), uvarint
+       zigzag(b), uvarint zigzag(first k), then for each later k
+       uvarint zigzag((k - previous k) / g - b). The writer takes g as the
+       greatest common divisor of those deltas and b as the median of the
+       quotients (the lower one of an even count): a counter's steady
+       increase and a gauge that moves in pages become small numbers.
+     mode 0x80 (XOR): per value x = bits XOR previous bits (starting at
  *       0): a byte (lz << 4) | tz, lz / tz = whole leading / trailing zero
  *       bytes of x (x == 0: lz 8, tz 0), then the 8 - lz - tz middle bytes
  *       of x, least significant first.
- *     The writer picks whichever is shorter (decimal on a tie).
+ *     The writer picks whichever is shortest (on a tie decimal, then steady
+     decimal, then XOR).
  *
  * chunks object
  *   Two byte streams, the "time stream" (distinct time columns in order of
@@ -152,6 +162,7 @@ enum {
 
 /* Value column modes. */
 #define TR_BLOCK_DECIMAL_MAX 15
+#define TR_BLOCK_MODE_STEADY 0x40 /* | d; format version 3 */
 #define TR_BLOCK_MODE_XOR 0x80
 
 /* Bytes of the checksum closing every postings list. */
@@ -176,7 +187,7 @@ int tr_block_times_decode(const unsigned char *p, size_t len, int64_t t0,
 
 /*
  * Appends the value column of v[0..n) (n >= 1) to out; scratch has room
- * for n entries. TR_OK or TR_ENOMEM.
+ * for 3n entries. TR_OK or TR_ENOMEM.
  */
 int tr_block_values_encode(const double *v, size_t n, int64_t *scratch,
                            struct tr_buf *out);

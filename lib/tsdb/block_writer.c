@@ -392,7 +392,8 @@ tr_block_builder_add(struct tr_block_builder *b, const struct tr_labels *ls,
     }
     if (grow((void **)&b->series, &b->series_cap, b->nseries + 1,
              sizeof(*b->series)) != TR_OK ||
-        grow((void **)&b->scratch, &b->scratch_cap, n, sizeof(*b->scratch)) !=
+        grow((void **)&b->scratch, &b->scratch_cap, 3 * n,
+             sizeof(*b->scratch)) !=
             TR_OK) {
         rc = tr_err_set(err, TR_ENOMEM, "cannot build block: out of memory");
         goto fail;
