@@ -3,6 +3,7 @@
  * -target in dependency order, and stops them in reverse on SIGTERM/SIGINT
  * within server.shutdown_timeout.
  */
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -166,6 +167,13 @@ main(int argc, char **argv)
         return tr_promqltest_main(argc - 1, argv + 1);
     }
 
+#ifdef __GLIBC__
+    /* A fixed threshold: blocks of 1 MiB and more (query arenas, request
+     * buffers) are mapped and given back to the system when freed. glibc
+     * otherwise raises the threshold after such frees and serves them from
+     * the heap, where a burst of queries leaves resident memory behind. */
+    mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+#endif
     struct cli cli = {0};
     struct tr_config cfg;
     struct tr_err err = {0};

@@ -10,6 +10,7 @@
 
 #define DEFAULT_BLOCK_SIZE (16 * 1024)
 #define ALIGNMENT 16
+#define MAX_GROWN_BLOCK (4 * 1024 * 1024)
 
 struct block {
     struct block *next;
@@ -175,7 +176,17 @@ tr_arena_alloc(struct tr_arena *a, size_t size)
         return NULL; /* overflow, or a reset that could not keep a block */
     }
     if (b->size - b->used < rounded) {
-        if (rounded > a->block_size / 4) {
+        /* Blocks grow with the arena (a quarter of what it holds, up to
+         * MAX_GROWN_BLOCK): a query holding hundreds of MiB then uses
+         * a few big blocks, which the allocator maps and unmaps whole,
+         * instead of thousands that fragment the heap after a reset. */
+        size_t most = a->block_size > MAX_GROWN_BLOCK ? a->block_size
+                                                       : MAX_GROWN_BLOCK;
+        size_t grown = a->used / 4 / a->block_size * a->block_size;
+        grown = grown < a->block_size ? a->block_size
+                : grown > most        ? most
+                                      : grown;
+        if (rounded > grown / 4) {
             /* Big allocation: its own block, behind the current one so the
              * current block keeps serving small allocations. */
             struct block *big =
@@ -192,9 +203,9 @@ tr_arena_alloc(struct tr_arena *a, size_t size)
             a->used += rounded;
             return big->data;
         }
-        b = a->spare != NULL ? take_spare(a, a->block_size) : NULL;
+        b = a->spare != NULL ? take_spare(a, grown) : NULL;
         if (b == NULL) {
-            b = block_new(a->block_size);
+            b = block_new(grown);
         }
         if (b == NULL) {
             return NULL;

@@ -22,7 +22,9 @@ struct tr_arena;
 
 /*
  * Creates an arena whose blocks hold block_size bytes (0 picks 16 KiB);
- * larger allocations get a block of their own. NULL on allocation failure.
+ * once it holds more, new blocks grow to a quarter of its size (at most
+ * 4 MiB), and allocations over a quarter of a block get a block of their
+ * own. NULL on allocation failure.
  */
 struct tr_arena *tr_arena_create(size_t block_size);
 /* Runs the cleanup hooks and frees everything. NULL is allowed. */
