@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/err.h"
 #include "tr_build_config.h"
 
 /*
@@ -144,4 +145,29 @@ int64_t
 tr_mem_bytes_in_use(void)
 {
     return atomic_load(&bytes_in_use);
+}
+
+int
+tr_grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) {
+        return TR_OK;
+    }
+    size_t ncap = *cap == 0 ? 16 : *cap;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2) {
+            return TR_ENOMEM;
+        }
+        ncap *= 2;
+    }
+    if (elem != 0 && ncap > SIZE_MAX / elem) {
+        return TR_ENOMEM;
+    }
+    void *p = tr_realloc(*arr, ncap * elem);
+    if (p == NULL) {
+        return TR_ENOMEM;
+    }
+    *arr = p;
+    *cap = ncap;
+    return TR_OK;
 }

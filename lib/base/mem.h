@@ -31,6 +31,13 @@ void *tr_xmalloc(size_t size);
 void *tr_xcalloc(size_t count, size_t size);
 char *tr_xstrdup(const char *s);
 
+/*
+ * Makes *arr (an array of *cap elements of elem bytes, from tr_malloc or
+ * NULL) hold at least need elements, doubling its capacity (from 16).
+ * Returns 0 (TR_OK), or TR_ENOMEM leaving *arr and *cap untouched.
+ */
+int tr_grow(void **arr, size_t *cap, size_t need, size_t elem);
+
 /* Bytes currently allocated through these wrappers. */
 int64_t tr_mem_bytes_in_use(void);
 

@@ -82,25 +82,6 @@ struct tr_block_builder {
 };
 
 static int
-grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) {
-        return TR_OK;
-    }
-    size_t ncap = *cap == 0 ? 64 : *cap * 2;
-    while (ncap < need) {
-        ncap *= 2;
-    }
-    void *p = tr_realloc(*arr, ncap * elem);
-    if (p == NULL) {
-        return TR_ENOMEM;
-    }
-    *arr = p;
-    *cap = ncap;
-    return TR_OK;
-}
-
-static int
 put_uvarint(struct tr_buf *b, uint64_t v)
 {
     unsigned char tmp[TR_VARINT_MAX];
@@ -250,7 +231,7 @@ flush_page(struct tr_block_builder *b, uint8_t stream, const void *data,
     if (len == 0) {
         return TR_OK;
     }
-    if (grow((void **)&b->cpages, &b->cpages_cap, b->ncpages + 1,
+    if (tr_grow((void **)&b->cpages, &b->cpages_cap, b->ncpages + 1,
              sizeof(*b->cpages)) != TR_OK) {
         return tr_err_set(err, TR_ENOMEM, "cannot build block: out of memory");
     }
@@ -390,9 +371,9 @@ tr_block_builder_add(struct tr_block_builder *b, const struct tr_labels *ls,
             goto fail;
         }
     }
-    if (grow((void **)&b->series, &b->series_cap, b->nseries + 1,
+    if (tr_grow((void **)&b->series, &b->series_cap, b->nseries + 1,
              sizeof(*b->series)) != TR_OK ||
-        grow((void **)&b->scratch, &b->scratch_cap, 3 * n,
+        tr_grow((void **)&b->scratch, &b->scratch_cap, 3 * n,
              sizeof(*b->scratch)) !=
             TR_OK) {
         rc = tr_err_set(err, TR_ENOMEM, "cannot build block: out of memory");

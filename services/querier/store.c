@@ -99,15 +99,10 @@ keeper_free(void *arg)
 static int
 keeper_add(struct label_keeper *k, struct tr_labels *ls, struct tr_err *err)
 {
-    if (k->n == k->cap) {
-        size_t cap = k->cap ? k->cap * 2 : 64;
-        void *p = tr_realloc(k->sets, cap * sizeof(*k->sets));
-        if (p == NULL) {
-            tr_labels_destroy(ls);
-            return tr_err_set(err, TR_ENOMEM, "out of memory");
-        }
-        k->sets = p;
-        k->cap = cap;
+    if (tr_grow((void **)&k->sets, &k->cap, k->n + 1, sizeof(*k->sets)) !=
+        TR_OK) {
+        tr_labels_destroy(ls);
+        return tr_err_set(err, TR_ENOMEM, "out of memory");
     }
     k->sets[k->n++] = ls;
     return TR_OK;
@@ -146,14 +141,9 @@ collector_fini(struct collector *c)
 static int
 collector_add(struct collector *c, const struct part *p, struct tr_err *err)
 {
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        void *np = tr_realloc(c->parts, cap * sizeof(*c->parts));
-        if (np == NULL) {
-            return tr_err_set(err, TR_ENOMEM, "out of memory");
-        }
-        c->parts = np;
-        c->cap = cap;
+    if (tr_grow((void **)&c->parts, &c->cap, c->n + 1, sizeof(*c->parts)) !=
+        TR_OK) {
+        return tr_err_set(err, TR_ENOMEM, "out of memory");
     }
     c->parts[c->n] = *p;
     c->parts[c->n].order = c->n;
@@ -646,15 +636,10 @@ static int
 keep_set(struct collector *c, struct tr_block_series_set *set,
          const struct tr_block_series_set **out, struct tr_err *err)
 {
-    if (c->n_sets == c->cap_sets) {
-        size_t cap = c->cap_sets ? c->cap_sets * 2 : 16;
-        void *p = tr_realloc(c->sets, cap * sizeof(*c->sets));
-        if (p == NULL) {
-            tr_block_series_set_fini(set);
-            return tr_err_set(err, TR_ENOMEM, "out of memory");
-        }
-        c->sets = p;
-        c->cap_sets = cap;
+    if (tr_grow((void **)&c->sets, &c->cap_sets, c->n_sets + 1,
+                sizeof(*c->sets)) != TR_OK) {
+        tr_block_series_set_fini(set);
+        return tr_err_set(err, TR_ENOMEM, "out of memory");
     }
     c->sets[c->n_sets] = *set;
     *out = &c->sets[c->n_sets++];
@@ -807,14 +792,9 @@ struct strings {
 static int
 strings_add(struct strings *s, struct tr_arena *a, const char *str, size_t len)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        void *p = tr_realloc(s->items, cap * sizeof(*s->items));
-        if (p == NULL) {
-            return TR_ENOMEM;
-        }
-        s->items = p;
-        s->cap = cap;
+    if (tr_grow((void **)&s->items, &s->cap, s->n + 1, sizeof(*s->items)) !=
+        TR_OK) {
+        return TR_ENOMEM;
     }
     const char *copy = tr_arena_strndup(a, str, len);
     if (copy == NULL) {
@@ -1077,14 +1057,10 @@ querier_store_metadata(struct querier_store_ctx *ctx, struct tr_arena *arena,
             break;
         }
         for (size_t k = 0; k < r->n_metadata; k++) {
-            if (n == cap) {
-                cap = cap ? cap * 2 : 64;
-                void *p = tr_realloc(items, cap * sizeof(*items));
-                if (p == NULL) {
-                    rc = tr_err_set(err, TR_ENOMEM, "out of memory");
-                    break;
-                }
-                items = p;
+            if (tr_grow((void **)&items, &cap, n + 1, sizeof(*items)) !=
+                TR_OK) {
+                rc = tr_err_set(err, TR_ENOMEM, "out of memory");
+                break;
             }
             const Prometheus__MetricMetadata *m = r->metadata[k];
             items[n++] = (struct querier_metadata){m->metric_family_name,
@@ -1194,14 +1170,10 @@ querier_store_exemplars(struct querier_store_ctx *ctx, struct tr_arena *arena,
             }
             for (size_t k = 0; k < r->n_series && rc == TR_OK; k++) {
                 Trident__Ingester__SeriesExemplars *se = r->series[k];
-                if (n_raw == cap) {
-                    cap = cap ? cap * 2 : 16;
-                    void *p = tr_realloc(raw, cap * sizeof(*raw));
-                    if (p == NULL) {
-                        rc = tr_err_set(err, TR_ENOMEM, "out of memory");
-                        break;
-                    }
-                    raw = p;
+                if (tr_grow((void **)&raw, &cap, n_raw + 1, sizeof(*raw)) !=
+                    TR_OK) {
+                    rc = tr_err_set(err, TR_ENOMEM, "out of memory");
+                    break;
                 }
                 struct tr_labels *ls;
                 rc = labels_from_pb(se->labels, se->n_labels, &ls, err);

@@ -126,6 +126,59 @@ test_arena_keep(void **state)
     assert_int_equal(tr_mem_bytes_in_use(), before);
 }
 
+/* A big arena uses few, big blocks: once it holds 16 MiB, the next MiB of
+ * small allocations comes from one or two blocks (consecutive addresses
+ * but for at most one jump), where fixed 16 KiB blocks would need 64. */
+static void
+test_arena_blocks_grow(void **state)
+{
+    (void)state;
+    int64_t before = tr_mem_bytes_in_use();
+    struct tr_arena *a = tr_arena_create(16 * 1024);
+    assert_non_null(a);
+    while (tr_arena_used(a) < 16u * 1024 * 1024) {
+        assert_non_null(tr_arena_alloc(a, 1000));
+    }
+    char *prev = tr_arena_alloc(a, 1000);
+    int jumps = 0;
+    for (int i = 0; i < 1040; i++) {
+        char *p = tr_arena_alloc(a, 1000);
+        assert_non_null(p);
+        memset(p, 'x', 1000);
+        jumps += p != prev + 1008;
+        prev = p;
+    }
+    assert_true(jumps <= 1);
+    tr_arena_reset(a);
+    assert_true(tr_mem_bytes_in_use() - before < 64 * 1024);
+    tr_arena_destroy(a);
+    assert_int_equal(tr_mem_bytes_in_use(), before);
+}
+
+static void
+test_grow(void **state)
+{
+    (void)state;
+    int *arr = NULL;
+    size_t cap = 0;
+    assert_int_equal(tr_grow((void **)&arr, &cap, 1, sizeof(*arr)), TR_OK);
+    assert_int_equal(cap, 16);
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(
+            tr_grow((void **)&arr, &cap, (size_t)i + 1, sizeof(*arr)), TR_OK);
+        arr[i] = i;
+    }
+    assert_true(cap >= 1000 && cap <= 2048);
+    assert_int_equal(arr[999], 999);
+    /* A request that cannot fit size_t changes nothing. */
+    int *keep = arr;
+    assert_int_equal(tr_grow((void **)&arr, &cap, SIZE_MAX, sizeof(*arr)),
+                     TR_ENOMEM);
+    assert_ptr_equal(arr, keep);
+    assert_true(cap >= 1000 && cap <= 2048);
+    tr_free(arr);
+}
+
 static void
 check_duration(const char *s, int64_t want_ns)
 {
@@ -194,6 +247,8 @@ main(void)
         cmocka_unit_test(test_buf_appends_and_grows),
         cmocka_unit_test(test_arena_alloc_reset_cleanup),
         cmocka_unit_test(test_arena_keep),
+        cmocka_unit_test(test_arena_blocks_grow),
+        cmocka_unit_test(test_grow),
         cmocka_unit_test(test_duration_parse),
         cmocka_unit_test(test_duration_format),
         cmocka_unit_test(test_timestamp_parse),
