@@ -112,6 +112,85 @@ ingester_blocks_load(struct ingester *ing, struct tr_err *err)
     return rc;
 }
 
+/* ---- uploaded blocks --------------------------------------------------- */
+
+/* Remembers that block id holds t's head samples in [mint, maxt). */
+static void
+uploaded_add(struct ingester_tenant *t, const char *id, int64_t mint,
+             int64_t maxt)
+{
+    pthread_mutex_lock(&t->lock);
+    if (tr_grow((void **)&t->uploaded, &t->capuploaded, t->nuploaded + 1,
+                sizeof(*t->uploaded)) != TR_OK) {
+        /* Out of memory: forgetting every upload only makes selects send
+         * more. */
+        t->nuploaded = 0;
+        pthread_mutex_unlock(&t->lock);
+        return;
+    }
+    snprintf(t->uploaded[t->nuploaded].id, sizeof(t->uploaded[0].id), "%s",
+             id);
+    t->uploaded[t->nuploaded].mint = mint;
+    t->uploaded[t->nuploaded].maxt = maxt;
+    t->nuploaded++;
+    pthread_mutex_unlock(&t->lock);
+}
+
+/* Forgets the uploads that end at or before the head's oldest sample:
+ * they no longer vouch for anything it holds. (A truncation keeps chunks
+ * that straddle its time, so that time alone would forget too early.) */
+static void
+uploaded_prune(struct ingester_tenant *t)
+{
+    struct tr_head_stats st;
+    tr_head_stats(t->head, &st);
+    int64_t below = st.min_time;
+    pthread_mutex_lock(&t->lock);
+    size_t k = 0;
+    while (k < t->nuploaded && t->uploaded[k].maxt <= below) {
+        k++;
+    }
+    t->nuploaded -= k;
+    memmove(t->uploaded, t->uploaded + k,
+            t->nuploaded * sizeof(t->uploaded[0]));
+    pthread_mutex_unlock(&t->lock);
+}
+
+static bool
+named(const char *id, char *const *known, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(known[i], id) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int64_t
+ingester_uploaded_cover(struct ingester_tenant *t, int64_t mint,
+                        char *const *known, size_t n)
+{
+    int64_t cover = INT64_MIN;
+    struct tr_head_stats st;
+    tr_head_stats(t->head, &st); /* min_time is a lower bound: safe */
+    int64_t from = st.min_time > mint ? st.min_time : mint;
+    pthread_mutex_lock(&t->lock);
+    size_t i = 0;
+    while (i < t->nuploaded && t->uploaded[i].maxt <= mint) {
+        i++; /* ends before the select: not needed */
+    }
+    if (i < t->nuploaded && t->uploaded[i].mint <= from) {
+        /* Uploads are in time order and gaps between them held no
+         * samples (a range without samples makes no block). */
+        for (; i < t->nuploaded && named(t->uploaded[i].id, known, n); i++) {
+            cover = t->uploaded[i].maxt;
+        }
+    }
+    pthread_mutex_unlock(&t->lock);
+    return cover;
+}
+
 /* ---- cutting ----------------------------------------------------------- */
 
 /* Builds and uploads t's block of [lo, hi) (nothing when it has no
@@ -136,6 +215,7 @@ upload_range(struct ingester *ing, struct ingester_tenant *t, int64_t lo,
         }
     }
     if (rc == TR_OK) {
+        uploaded_add(t, f.meta.id, lo, hi);
         tr_counter_inc(t->blocks_cut);
         tr_log_info("block cut",
                     "tenant=%s block=%s mint=%lld maxt=%lld "
@@ -189,6 +269,7 @@ truncate_head(struct ingester_tenant *t, bool force)
                     err.msg);
         return;
     }
+    uploaded_prune(t);
     ingester_tenant_series(t);
     tr_log_debug("head truncated",
                  "tenant=%s below=%lld chunks=%llu "

@@ -118,6 +118,11 @@ metrics_init(struct ingester *ing, struct tr_err *err)
         r, "tr_ingester_block_upload_failures_total",
         "Blocks that could not be built or uploaded (retried next round).",
         err);
+    ing->selects_narrowed = tr_counter_register(
+        r, "tr_ingester_selects_narrowed_total",
+        "Selects that left out samples the querier reads from blocks it "
+        "named.",
+        err);
     ing->wal_truncations = tr_counter_register(
         r, "tr_ingester_wal_truncations_total",
         "Times the WAL was truncated after its records went to blocks.", err);
@@ -129,7 +134,8 @@ metrics_init(struct ingester *ing, struct tr_err *err)
         ing->wal_records == NULL || ing->wal_bytes == NULL ||
         ing->wal_replay_seconds == NULL || ing->wal_replayed_records == NULL ||
         ing->blocks_cut == NULL || ing->min_valid_time == NULL ||
-        ing->upload_failures == NULL || ing->wal_truncations == NULL ||
+        ing->upload_failures == NULL || ing->selects_narrowed == NULL ||
+        ing->wal_truncations == NULL ||
         ing->wal_first_position == NULL) {
         return err != NULL ? err->code : TR_ENOMEM;
     }

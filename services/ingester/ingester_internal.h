@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include "prompb/prompb.h"
+#include "tsdb/block.h"
 #include "trident/ingester.pb-c.h"
 
 struct tr_app;
@@ -95,6 +96,16 @@ struct ingester_tenant {
         int64_t at_ns; /* monotonic */
     } truncations[INGESTER_PENDING_TRUNCATIONS];
     size_t ntruncations;
+    /* Blocks this process uploaded whose samples the head still holds,
+     * oldest first (lock guards): a querier that reads them does not need
+     * those samples again (ingester_uploaded_cover). */
+    struct ingester_upload {
+        char id[TR_BLOCK_ID_LEN + 1];
+        int64_t mint;
+        int64_t maxt;
+    } *uploaded;
+    size_t nuploaded;
+    size_t capuploaded;
 
     pthread_mutex_t lock;           /* guards metadata and exemplars */
     struct ingester_metadata *meta; /* sorted by family */
@@ -178,6 +189,7 @@ struct ingester {
     struct tr_counter_vec *blocks_cut;   /* {tenant} */
     struct tr_gauge_vec *min_valid_time; /* {tenant} */
     struct tr_counter *upload_failures;
+    struct tr_counter *selects_narrowed;
     struct tr_counter *wal_truncations;
     struct tr_gauge *wal_first_position;
 };
@@ -299,6 +311,18 @@ void ingester_cutter_stop(struct ingester *ing);
  * due. Then truncates the WAL. TR_OK, or the first error (others go on).
  */
 int ingester_cut_all(struct ingester *ing, bool flush, struct tr_err *err);
+/*
+ * For a select from mint by a querier that reads the blocks named in
+ * known (n ids): the time below which every head sample of t is in one of
+ * those blocks, so the answer may leave it out. That is the end of the
+ * longest run of t's remembered uploads, from the first one ending after
+ * mint, that the querier named, provided the run starts at or before mint
+ * or the head's oldest sample (older head samples may be in blocks of an
+ * earlier process that the ingester cannot vouch for). INT64_MIN when
+ * nothing may be left out.
+ */
+int64_t ingester_uploaded_cover(struct ingester_tenant *t, int64_t mint,
+                                char *const *known, size_t n);
 /* Registers /flush, /ingester/flush and /ingester/shutdown. */
 int ingester_blocks_register(struct ingester *ing, struct tr_http_server *http,
                              struct tr_err *err);

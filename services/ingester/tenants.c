@@ -60,6 +60,7 @@ tenant_destroy(struct ingester_tenant *t)
         tr_labels_destroy(t->ex[(t->ex_start + i) % t->cap_ex].labels);
     }
     tr_free(t->ex);
+    tr_free(t->uploaded);
     tr_head_destroy(t->head);
     pthread_mutex_destroy(&t->lock);
     tr_free(t);

@@ -237,9 +237,9 @@ part_decode(const struct collector *c, const struct part *p,
     return (ssize_t)normalize_run(out, k);
 }
 
-/* Orders a group's parts by their first sample time (a handful: insertion
- * sort); true when their time ranges do not overlap. */
-static bool
+/* Orders a group's parts by their first sample time (a handful:
+ * insertion sort). */
+static void
 order_by_time(const struct part **g, size_t n)
 {
     for (size_t i = 1; i < n; i++) {
@@ -251,20 +251,70 @@ order_by_time(const struct part **g, size_t n)
         }
         g[at] = x;
     }
-    for (size_t i = 1; i < n; i++) {
-        if (g[i - 1]->max_t >= g[i]->min_t) {
-            return false;
-        }
-    }
-    return true;
 }
 
 /*
- * Merges the parts of one series (n > 0, sorted by arrival) into *m. Parts
- * with disjoint time ranges (blocks and the head, usually) are decoded one
- * after the other into the result; overlapping ones (replicas, or a head
- * still holding what a block has) are decoded apart and merged, one sample
- * per timestamp, the earliest-arrived part winning a tie.
+ * Merges n parts whose time ranges overlap into dst: each is decoded into
+ * tmp (room for the sum of their bounds), then a k-way merge keeps one
+ * sample per timestamp, that of the earliest-arrived part. Returns the
+ * count or a negative code.
+ */
+static ssize_t
+merge_overlapping(const struct collector *c, const struct part **g, size_t n,
+                  struct tr_promql_point *tmp, struct tr_promql_point *dst,
+                  struct tr_err *err)
+{
+    /* Per part: where its samples start in tmp, how many, how far. */
+    size_t *at = tr_calloc(3 * n, sizeof(*at));
+    if (at == NULL) {
+        return tr_err_set(err, TR_ENOMEM, "out of memory");
+    }
+    size_t *len = at + n, *pos = at + 2 * n;
+    for (size_t i = 0, off = 0; i < n; i++) {
+        ssize_t k = part_decode(c, g[i], tmp + off, err);
+        if (k < 0) {
+            tr_free(at);
+            return k;
+        }
+        at[i] = off;
+        len[i] = (size_t)k;
+        off += g[i]->bound;
+    }
+    size_t m = 0;
+    for (;;) {
+        size_t best = n;
+        for (size_t i = 0; i < n; i++) {
+            if (pos[i] == len[i]) {
+                continue;
+            }
+            int64_t t = tmp[at[i] + pos[i]].t;
+            int64_t bt = best == n ? 0 : tmp[at[best] + pos[best]].t;
+            if (best == n || t < bt ||
+                (t == bt && g[i]->order < g[best]->order)) {
+                best = i;
+            }
+        }
+        if (best == n) {
+            break;
+        }
+        struct tr_promql_point p = tmp[at[best] + pos[best]];
+        dst[m++] = p;
+        for (size_t i = 0; i < n; i++) {
+            if (pos[i] < len[i] && tmp[at[i] + pos[i]].t == p.t) {
+                pos[i]++;
+            }
+        }
+    }
+    tr_free(at);
+    return (ssize_t)m;
+}
+
+/*
+ * Merges the parts of one series (n > 0) into *m. In time order, parts
+ * that do not overlap the ones before them (blocks, and the head past
+ * them) are decoded straight into the result; a run of overlapping parts
+ * (a head still holding what the newest block has, or replicas) is
+ * decoded apart and merged.
  */
 static int
 merge_group(struct collector *c, const struct part *parts, size_t n,
@@ -286,63 +336,37 @@ merge_group(struct collector *c, const struct part *parts, size_t n,
         g[i] = &parts[i];
         total += parts[i].bound;
     }
+    order_by_time(g, n);
     struct tr_promql_point *dst =
         total ? tr_arena_alloc(c->arena, total * sizeof(*dst)) : NULL;
     if (total > 0 && dst == NULL) {
         rc = tr_err_set(err, TR_ENOMEM, "out of memory");
-    } else if (n == 1 || order_by_time(g, n)) {
-        for (size_t i = 0; i < n && rc == TR_OK; i++) {
-            ssize_t k = part_decode(c, g[i], dst + m->n, err);
-            if (k < 0) {
-                rc = (int)k;
-            } else {
-                m->n += (size_t)k;
-            }
+    }
+    for (size_t i = 0; i < n && rc == TR_OK;) {
+        /* The run of parts overlapping g[i]. */
+        size_t j = i + 1, run_bound = g[i]->bound;
+        int64_t run_max = g[i]->max_t;
+        while (j < n && g[j]->min_t <= run_max) {
+            run_max = g[j]->max_t > run_max ? g[j]->max_t : run_max;
+            run_bound += g[j]->bound;
+            j++;
         }
-    } else {
-        /* Overlapping parts: decode each apart, then a k-way merge that
-         * scans the parts in arrival order so the first one wins ties. */
-        struct tr_promql_point *tmp = tr_malloc(total * sizeof(*tmp));
-        size_t *len = tr_calloc(n, sizeof(*len));
-        size_t *pos = tr_calloc(n, sizeof(*pos));
-        size_t *start = tr_calloc(n, sizeof(*start));
-        if (tmp == NULL || len == NULL || pos == NULL || start == NULL) {
-            rc = tr_err_set(err, TR_ENOMEM, "out of memory");
+        ssize_t k;
+        if (j == i + 1) {
+            k = part_decode(c, g[i], dst + m->n, err);
+        } else {
+            struct tr_promql_point *tmp = tr_malloc(run_bound * sizeof(*tmp));
+            k = tmp == NULL
+                    ? tr_err_set(err, TR_ENOMEM, "out of memory")
+                    : merge_overlapping(c, g + i, j - i, tmp, dst + m->n, err);
+            tr_free(tmp);
         }
-        for (size_t i = 0, off = 0; i < n && rc == TR_OK; i++) {
-            ssize_t k = part_decode(c, &parts[i], tmp + off, err);
-            if (k < 0) {
-                rc = (int)k;
-                break;
-            }
-            start[i] = off;
-            len[i] = (size_t)k;
-            off += parts[i].bound;
+        if (k < 0) {
+            rc = (int)k;
+        } else {
+            m->n += (size_t)k;
         }
-        while (rc == TR_OK) {
-            size_t best = n;
-            for (size_t i = 0; i < n; i++) {
-                if (pos[i] < len[i] &&
-                    (best == n || tmp[start[i] + pos[i]].t <
-                                      tmp[start[best] + pos[best]].t)) {
-                    best = i;
-                }
-            }
-            if (best == n) {
-                break;
-            }
-            struct tr_promql_point p = tmp[start[best] + pos[best]];
-            dst[m->n++] = p;
-            for (size_t i = 0; i < n; i++) {
-                if (pos[i] < len[i] && tmp[start[i] + pos[i]].t == p.t) {
-                    pos[i]++;
-                }
-            }
-        }
-        tr_free(tmp);
-        tr_free(len);
-        tr_free(pos);
-        tr_free(start);
+        i = j;
     }
     if (g != stack) {
         tr_free(g);
@@ -588,9 +612,14 @@ on_select_message(void *arg, const void *msg, size_t len)
     return 0;
 }
 
+/* Selects from every ingester, naming the blocks that will be read so
+ * ingesters leave out the samples they hold only until those blocks are
+ * known. */
 static int
 select_ingesters(struct querier_store_ctx *ctx, struct collector *c,
-                 struct tr_matcher *const *m, size_t n, struct tr_err *err)
+                 struct tr_matcher *const *m, size_t n,
+                 struct tr_block *const *blocks, size_t n_blocks,
+                 struct tr_err *err)
 {
     Trident__Ingester__SelectMetricsRequest req =
         TRIDENT__INGESTER__SELECT_METRICS_REQUEST__INIT;
@@ -603,6 +632,15 @@ select_ingesters(struct querier_store_ctx *ctx, struct collector *c,
     if (rc != TR_OK) {
         return rc;
     }
+    req.known_blocks =
+        tr_arena_alloc(c->arena, (n_blocks + 1) * sizeof(*req.known_blocks));
+    if (req.known_blocks == NULL) {
+        return tr_err_set(err, TR_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n_blocks; i++) {
+        req.known_blocks[i] = (char *)tr_block_get_meta(blocks[i])->id;
+    }
+    req.n_known_blocks = n_blocks;
     size_t len;
     void *payload = pack_in_arena(c->arena, &req.base, &len);
     if (payload == NULL) {
@@ -647,16 +685,11 @@ keep_set(struct collector *c, struct tr_block_series_set *set,
 }
 
 static int
-select_blocks(struct querier_store_ctx *ctx, struct collector *c,
-              struct tr_matcher *const *m, size_t n, struct tr_err *err)
+select_blocks(struct collector *c, struct tr_matcher *const *m, size_t n,
+              struct tr_block *const *blocks, size_t n_blocks,
+              struct tr_err *err)
 {
-    struct tr_block **blocks;
-    size_t n_blocks;
-    int rc = querier_blocks_for_range(ctx->q->blocks, ctx->tenant, c->mint,
-                                      c->maxt, &blocks, &n_blocks, err);
-    if (rc != TR_OK) {
-        return rc;
-    }
+    int rc = TR_OK;
     for (size_t b = 0; b < n_blocks && rc == TR_OK; b++) {
         struct tr_block_series_set set = {0};
         const struct tr_block_series_set *kept = NULL;
@@ -680,23 +713,30 @@ select_blocks(struct querier_store_ctx *ctx, struct collector *c,
             rc = collector_add(c, &p, err);
         }
     }
+    return rc;
+}
+
+/* Collects from every ingester, then every block of the range. */
+static int
+collect(struct querier_store_ctx *ctx, struct collector *c,
+        struct tr_matcher *const *m, size_t n, struct tr_err *err)
+{
+    struct tr_block **blocks;
+    size_t n_blocks;
+    int rc = querier_blocks_for_range(ctx->q->blocks, ctx->tenant, c->mint,
+                                      c->maxt, &blocks, &n_blocks, err);
+    if (rc != TR_OK) {
+        return rc;
+    }
+    rc = select_ingesters(ctx, c, m, n, blocks, n_blocks, err);
+    if (rc == TR_OK) {
+        rc = select_blocks(c, m, n, blocks, n_blocks, err);
+    }
     for (size_t b = 0; b < n_blocks; b++) {
         tr_block_release(blocks[b]);
     }
     tr_free(blocks);
     return rc;
-}
-
-/* Collects from every ingester, then every block. */
-static int
-collect(struct querier_store_ctx *ctx, struct collector *c,
-        struct tr_matcher *const *m, size_t n, struct tr_err *err)
-{
-    int rc = select_ingesters(ctx, c, m, n, err);
-    if (rc != TR_OK) {
-        return rc;
-    }
-    return select_blocks(ctx, c, m, n, err);
 }
 
 /* ---- the PromQL queryable ----------------------------------------------- */

@@ -54,4 +54,10 @@ for f in "${FIGURES[@]}"; do
   fi
 done
 
+# After kill -9 and the replay, both systems answer for the same series.
+for sys in prometheus trident; do
+  check "$sys answers for every series after the WAL replay: $(jq -c --arg s "$sys" '.[$s].details.replay_check' out/results.json)" \
+    jq_true --arg s "$sys" '.[$s].details.replay_check.same == true' out/results.json
+done
+
 finish

@@ -12,6 +12,12 @@
 #
 # BLOCKS_S3=1 (metrics_blocks_s3.sh) runs the same against a real s3rver
 # (node_modules/s3rver through tests/unit/s3rver_run.js).
+#
+# BLOCKS_RETAIN=1 (metrics_blocks_retained.sh) keeps cut data in the head
+# for an hour: every sample is then in the head and in a block, and the
+# ingester leaves out of its answers what the querier reads from blocks it
+# names. Every sample must still answer exactly once, also after SIGKILL
+# and replay; the script stops there.
 source "$(dirname "$0")/lib.sh"
 RW_SEND=$(realpath "${TR_BUILD_DIR:-build-test}/tr-rw-send")
 cd "$WORK"
@@ -24,7 +30,8 @@ args=(-target=all -server.http-listen-address=127.0.0.1
       -server.rpc-listen-port="$rpc" -server.otlp-http-listen-port=-1
       -server.otlp-grpc-listen-port=-1 -common.path-prefix="$WORK/data"
       -ingester.block-duration=1m -ingester.cut-interval=1s
-      -ingester.retain-cut-data=2s -querier.block-list-refresh-interval=1s)
+      -ingester.retain-cut-data="$([ -n "${BLOCKS_RETAIN:-}" ] && echo 1h || echo 2s)"
+      -querier.block-list-refresh-interval=1s)
 
 if [ -n "${BLOCKS_S3:-}" ]; then
   if [ ! -f "$TR_SOURCE_DIR/node_modules/s3rver/package.json" ]; then
@@ -141,6 +148,21 @@ check "the WAL is truncated" \
   wait_for 10 metric_ge tr_ingester_wal_truncations_total 1
 check "the WAL's first position advances" \
   metric_ge tr_ingester_wal_first_position 2
+if [ -n "${BLOCKS_RETAIN:-}" ]; then
+  sleep 1.5 # the querier's block list refreshes every second
+  check "every sample answers exactly once (blocks + the head holding them too)" \
+    verify "$K"
+  check "the ingester left out what the querier read from blocks" \
+    metric_ge tr_ingester_selects_narrowed_total 1
+  kill -9 "$pid"
+  wait "$pid" 2>/dev/null || true
+  start_trident retained "${args[@]}"
+  check "ready after SIGKILL" wait_ready "$base/ready" 30
+  check "after SIGKILL and replay: every sample once, none doubled" \
+    wait_for 5 verify "$K"
+  finish
+  exit
+fi
 check "series that stopped are collected from the head (30 -> 20)" \
   wait_for 10 metric_eq 'tr_ingester_memory_series{tenant="anonymous"}' "$SERIES"
 check "the head's min valid time is exported" \
