@@ -149,11 +149,13 @@ check "the WAL is truncated" \
 check "the WAL's first position advances" \
   metric_ge tr_ingester_wal_first_position 2
 if [ -n "${BLOCKS_RETAIN:-}" ]; then
-  sleep 1.5 # the querier's block list refreshes every second
   check "every sample answers exactly once (blocks + the head holding them too)" \
     verify "$K"
+  # Once the querier's block list (refreshed every second) has every
+  # block, its selects name them and the ingester narrows its answers.
+  narrowed_query() { verify "$K" && metric_ge tr_ingester_selects_narrowed_total 1; }
   check "the ingester left out what the querier read from blocks" \
-    metric_ge tr_ingester_selects_narrowed_total 1
+    wait_for 10 narrowed_query
   kill -9 "$pid"
   wait "$pid" 2>/dev/null || true
   start_trident retained "${args[@]}"
