@@ -621,17 +621,21 @@ test_value_column_corruption(void **state)
     /* Flipped bytes in every mode: an error or some values, never a
      * crash or a read past the column (ASan watches). */
     double v[100];
-    for (int mode = 0; mode < 3; mode++) {
+    static const int want[] = {2, 0, TR_BLOCK_MODE_XOR,
+                               TR_BLOCK_MODE_STEADY | 2};
+    for (int mode = 0; mode < 4; mode++) {
         for (int i = 0; i < 100; i++) {
-            v[i] = mode == 0 ? i * 0.25
-                   : mode == 1
-                       ? (i % 9 == 0 ? NAN : i)
-                       : from_bits(UINT64_C(0x3ff0123456789abc) + i * i);
+            v[i] = mode == 0   ? i * 0.25
+                   : mode == 1 ? (i % 9 == 0 ? NAN : i)
+                   : mode == 2
+                       ? from_bits(UINT64_C(0x3ff0123456789abc) + i * i)
+                       : (double)(1275 * i + (i * 37 % 41)) / 100;
         }
         struct tr_buf col = TR_BUF_INIT;
         int64_t scratch[300];
         double out[100];
         assert_int_equal(tr_block_values_encode(v, 100, scratch, &col), TR_OK);
+        assert_int_equal((unsigned char)col.data[0], want[mode]);
         for (size_t pos = 0; pos < col.len; pos++) {
             for (int bit = 0; bit < 8; bit += 3) {
                 /* A copy of exactly the column's size. */
