@@ -8,9 +8,11 @@
  *   chunks     the samples as byte-aligned columns: per series a time
  *              column (delta-of-delta varints) and a value column
  *              (varint deltas of decimal-scaled integers, so 12.37 is
- *              stored as 1237 with 2 decimals; a Gorilla-style XOR form
- *              for series that are not decimal; NaN payloads, stale
- *              markers, +-Inf and -0.0 round-trip bit for bit). Series
+ *              stored as 1237 with 2 decimals, or those deltas over their
+ *              common divisor as residuals from their median, for steady
+ *              counters; a Gorilla-style XOR form for series that are not
+ *              decimal; NaN payloads, stale markers, +-Inf and -0.0
+ *              round-trip bit for bit). Series
  *              with identical timestamps (scraped together) share one
  *              time column. Each stream is cut into pages of about 64
  *              KiB, each page an independent zstd frame (with a content
