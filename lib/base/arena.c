@@ -180,8 +180,8 @@ tr_arena_alloc(struct tr_arena *a, size_t size)
          * MAX_GROWN_BLOCK): a query holding hundreds of MiB then uses
          * a few big blocks, which the allocator maps and unmaps whole,
          * instead of thousands that fragment the heap after a reset. */
-        size_t most = a->block_size > MAX_GROWN_BLOCK ? a->block_size
-                                                       : MAX_GROWN_BLOCK;
+        size_t most =
+            a->block_size > MAX_GROWN_BLOCK ? a->block_size : MAX_GROWN_BLOCK;
         size_t grown = a->used / 4 / a->block_size * a->block_size;
         grown = grown < a->block_size ? a->block_size
                 : grown > most        ? most

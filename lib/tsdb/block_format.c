@@ -700,8 +700,8 @@ tr_block_values_decode(const unsigned char *p, size_t len, size_t n, size_t lo,
     if (mode == TR_BLOCK_MODE_XOR) {
         return decode_xor(p, end, n, lo, hi, out);
     }
-    bool steady = (mode & ~(unsigned)TR_BLOCK_DECIMAL_MAX) ==
-                  TR_BLOCK_MODE_STEADY;
+    bool steady =
+        (mode & ~(unsigned)TR_BLOCK_DECIMAL_MAX) == TR_BLOCK_MODE_STEADY;
     if (steady) {
         mode &= TR_BLOCK_DECIMAL_MAX;
     } else if (mode > TR_BLOCK_DECIMAL_MAX) {

@@ -1309,17 +1309,30 @@ lower_bound(const int64_t *t, size_t n, int64_t x)
     return lo;
 }
 
+/* The samples [*lo, *hi) of s within [mint, maxt] (empty: *lo == *hi). */
+static void
+series_window(const struct tr_block_series *s, int64_t mint, int64_t maxt,
+              size_t *lo, size_t *hi)
+{
+    *lo = *hi = 0;
+    if (mint > maxt || s->samples == 0 || maxt < s->min_t || mint > s->max_t) {
+        return;
+    }
+    *lo = lower_bound(s->t, s->samples, mint);
+    *hi = maxt == INT64_MAX ? s->samples
+                            : lower_bound(s->t, s->samples, maxt + 1);
+    if (*hi < *lo) {
+        *hi = *lo;
+    }
+}
+
 size_t
 tr_block_series_count(const struct tr_block_series *s, int64_t mint,
                       int64_t maxt)
 {
-    if (mint > maxt || s->samples == 0 || maxt < s->min_t || mint > s->max_t) {
-        return 0;
-    }
-    size_t lo = lower_bound(s->t, s->samples, mint);
-    size_t hi = maxt == INT64_MAX ? s->samples
-                                  : lower_bound(s->t, s->samples, maxt + 1);
-    return hi > lo ? hi - lo : 0;
+    size_t lo, hi;
+    series_window(s, mint, maxt, &lo, &hi);
+    return hi - lo;
 }
 
 int
@@ -1330,13 +1343,9 @@ tr_block_series_samples(const struct tr_block_series *s, int64_t mint,
     *t = NULL;
     *v = NULL;
     *n = 0;
-    if (mint > maxt || s->samples == 0 || maxt < s->min_t || mint > s->max_t) {
-        return TR_OK;
-    }
-    size_t lo = lower_bound(s->t, s->samples, mint);
-    size_t hi = maxt == INT64_MAX ? s->samples
-                                  : lower_bound(s->t, s->samples, maxt + 1);
-    if (lo >= hi) {
+    size_t lo, hi;
+    series_window(s, mint, maxt, &lo, &hi);
+    if (lo == hi) {
         return TR_OK;
     }
     int64_t *ts = tr_malloc((hi - lo) * sizeof(*ts));

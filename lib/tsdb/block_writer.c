@@ -232,7 +232,7 @@ flush_page(struct tr_block_builder *b, uint8_t stream, const void *data,
         return TR_OK;
     }
     if (tr_grow((void **)&b->cpages, &b->cpages_cap, b->ncpages + 1,
-             sizeof(*b->cpages)) != TR_OK) {
+                sizeof(*b->cpages)) != TR_OK) {
         return tr_err_set(err, TR_ENOMEM, "cannot build block: out of memory");
     }
     uint64_t clen;
@@ -372,10 +372,9 @@ tr_block_builder_add(struct tr_block_builder *b, const struct tr_labels *ls,
         }
     }
     if (tr_grow((void **)&b->series, &b->series_cap, b->nseries + 1,
-             sizeof(*b->series)) != TR_OK ||
+                sizeof(*b->series)) != TR_OK ||
         tr_grow((void **)&b->scratch, &b->scratch_cap, 3 * n,
-             sizeof(*b->scratch)) !=
-            TR_OK) {
+                sizeof(*b->scratch)) != TR_OK) {
         rc = tr_err_set(err, TR_ENOMEM, "cannot build block: out of memory");
         goto fail;
     }

@@ -536,6 +536,12 @@ tr_head_min_valid_time(const struct tr_head *h)
     return atomic_load(&((struct tr_head *)h)->min_valid_time);
 }
 
+int64_t
+tr_head_min_time(const struct tr_head *h)
+{
+    return atomic_load(&((struct tr_head *)h)->min_time);
+}
+
 static int
 reject(struct tr_head *h, enum tr_append_reject why,
        enum tr_append_reject *out, struct tr_err *err, int64_t t,

@@ -128,6 +128,10 @@ const char *tr_append_reject_name(enum tr_append_reject r);
 /* Samples older than t are refused as TR_APPEND_TOO_OLD (default: none). */
 void tr_head_set_min_valid_time(struct tr_head *h, int64_t t);
 int64_t tr_head_min_valid_time(const struct tr_head *h);
+/* Time of the oldest sample in the head (a lower bound: exact except
+ * briefly during a truncation); INT64_MAX when empty. As in tr_head_stats,
+ * without its locking. */
+int64_t tr_head_min_time(const struct tr_head *h);
 
 /* What tr_head_truncate removed. */
 struct tr_head_truncation {

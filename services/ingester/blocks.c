@@ -128,8 +128,7 @@ uploaded_add(struct ingester_tenant *t, const char *id, int64_t mint,
         pthread_mutex_unlock(&t->lock);
         return;
     }
-    snprintf(t->uploaded[t->nuploaded].id, sizeof(t->uploaded[0].id), "%s",
-             id);
+    snprintf(t->uploaded[t->nuploaded].id, sizeof(t->uploaded[0].id), "%s", id);
     t->uploaded[t->nuploaded].mint = mint;
     t->uploaded[t->nuploaded].maxt = maxt;
     t->nuploaded++;
@@ -142,9 +141,7 @@ uploaded_add(struct ingester_tenant *t, const char *id, int64_t mint,
 static void
 uploaded_prune(struct ingester_tenant *t)
 {
-    struct tr_head_stats st;
-    tr_head_stats(t->head, &st);
-    int64_t below = st.min_time;
+    int64_t below = tr_head_min_time(t->head);
     pthread_mutex_lock(&t->lock);
     size_t k = 0;
     while (k < t->nuploaded && t->uploaded[k].maxt <= below) {
@@ -172,9 +169,8 @@ ingester_uploaded_cover(struct ingester_tenant *t, int64_t mint,
                         char *const *known, size_t n)
 {
     int64_t cover = INT64_MIN;
-    struct tr_head_stats st;
-    tr_head_stats(t->head, &st); /* min_time is a lower bound: safe */
-    int64_t from = st.min_time > mint ? st.min_time : mint;
+    int64_t oldest = tr_head_min_time(t->head); /* a lower bound: safe */
+    int64_t from = oldest > mint ? oldest : mint;
     pthread_mutex_lock(&t->lock);
     size_t i = 0;
     while (i < t->nuploaded && t->uploaded[i].maxt <= mint) {

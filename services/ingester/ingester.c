@@ -135,8 +135,7 @@ metrics_init(struct ingester *ing, struct tr_err *err)
         ing->wal_replay_seconds == NULL || ing->wal_replayed_records == NULL ||
         ing->blocks_cut == NULL || ing->min_valid_time == NULL ||
         ing->upload_failures == NULL || ing->selects_narrowed == NULL ||
-        ing->wal_truncations == NULL ||
-        ing->wal_first_position == NULL) {
+        ing->wal_truncations == NULL || ing->wal_first_position == NULL) {
         return err != NULL ? err->code : TR_ENOMEM;
     }
     return TR_OK;

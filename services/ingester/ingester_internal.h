@@ -82,6 +82,13 @@ struct ingester_exemplar {
     int64_t t;
 };
 
+/* A block uploaded from a tenant's head: its id and range [mint, maxt). */
+struct ingester_upload {
+    char id[TR_BLOCK_ID_LEN + 1];
+    int64_t mint;
+    int64_t maxt;
+};
+
 struct ingester_tenant {
     char id[INGESTER_TENANT_MAX + 1];
     struct tr_head *head;
@@ -99,15 +106,11 @@ struct ingester_tenant {
     /* Blocks this process uploaded whose samples the head still holds,
      * oldest first (lock guards): a querier that reads them does not need
      * those samples again (ingester_uploaded_cover). */
-    struct ingester_upload {
-        char id[TR_BLOCK_ID_LEN + 1];
-        int64_t mint;
-        int64_t maxt;
-    } *uploaded;
+    struct ingester_upload *uploaded;
     size_t nuploaded;
     size_t capuploaded;
 
-    pthread_mutex_t lock;           /* guards metadata and exemplars */
+    pthread_mutex_t lock; /* guards metadata, exemplars and uploaded */
     struct ingester_metadata *meta; /* sorted by family */
     size_t nmeta;
     size_t capmeta;

@@ -210,15 +210,15 @@ handle_select(struct tr_rpc_call *call, const struct tr_rpc_request *rreq,
     int64_t mint, maxt;
     time_range(req->start_ms, req->end_ms, &mint, &maxt);
     /* What the querier reads from blocks need not be sent again. */
-    int64_t cover =
-        ingester_uploaded_cover(t, mint, req->known_blocks, req->n_known_blocks);
+    int64_t cover = ingester_uploaded_cover(t, mint, req->known_blocks,
+                                            req->n_known_blocks);
     if (cover > mint) {
         mint = cover;
         tr_counter_inc(ing->selects_narrowed);
     }
-    rc = mint > maxt ? TR_OK
-                     : tr_head_select(t->head, ms.m, ms.n, mint, maxt, &list,
-                                      &err);
+    rc = mint > maxt
+             ? TR_OK
+             : tr_head_select(t->head, ms.m, ms.n, mint, maxt, &list, &err);
     if (rc != TR_OK) {
         tr_rpc_call_fail(call, rc, "%s", err.msg);
         goto done;

@@ -203,8 +203,8 @@ part_decode(const struct collector *c, const struct part *p,
     if (p->block != NULL) {
         int64_t *t;
         double *v;
-        int rc = tr_block_series_samples(p->block, c->mint, c->maxt, &t, &v,
-                                         &k, err);
+        int rc = tr_block_series_samples(p->block, c->mint, c->maxt, &t, &v, &k,
+                                         err);
         if (rc != TR_OK) {
             return rc;
         }
@@ -220,8 +220,8 @@ part_decode(const struct collector *c, const struct part *p,
     }
     for (size_t i = 0; i < p->n_chunks; i++) {
         struct tr_chunk_iter it;
-        int rc = tr_chunk_iter_init(&it, p->chunks[i].data, p->chunks[i].len,
-                                    err);
+        int rc =
+            tr_chunk_iter_init(&it, p->chunks[i].data, p->chunks[i].len, err);
         int64_t t;
         double v;
         while (rc == TR_OK && (rc = tr_chunk_iter_next(&it, &t, &v, err)) > 0) {

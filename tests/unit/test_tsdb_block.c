@@ -545,12 +545,12 @@ test_value_columns(void **state)
     /* Corrupt steady headers are refused: a zero divisor. */
     const unsigned char zero_g[] = {TR_BLOCK_MODE_STEADY | 0, 0, 0, 0, 2, 2};
     double two[2];
-    assert_int_equal(tr_block_values_decode(zero_g, sizeof(zero_g), 2, 0, 2,
-                                            two),
-                     TR_EINVAL);
-    const unsigned char ok_g[] = {TR_BLOCK_MODE_STEADY | 0, 0, 3, 2, 2, 0};
     assert_int_equal(
-        tr_block_values_decode(ok_g, sizeof(ok_g), 2, 0, 2, two), TR_OK);
+        tr_block_values_decode(zero_g, sizeof(zero_g), 2, 0, 2, two),
+        TR_EINVAL);
+    const unsigned char ok_g[] = {TR_BLOCK_MODE_STEADY | 0, 0, 3, 2, 2, 0};
+    assert_int_equal(tr_block_values_decode(ok_g, sizeof(ok_g), 2, 0, 2, two),
+                     TR_OK);
     assert_true(two[0] == 1 && two[1] == 4);
 }
 
@@ -627,9 +627,8 @@ test_value_column_corruption(void **state)
         for (int i = 0; i < 100; i++) {
             v[i] = mode == 0   ? i * 0.25
                    : mode == 1 ? (i % 9 == 0 ? NAN : i)
-                   : mode == 2
-                       ? from_bits(UINT64_C(0x3ff0123456789abc) + i * i)
-                       : (double)(1275 * i + (i * 37 % 41)) / 100;
+                   : mode == 2 ? from_bits(UINT64_C(0x3ff0123456789abc) + i * i)
+                               : (double)(1275 * i + (i * 37 % 41)) / 100;
         }
         struct tr_buf col = TR_BUF_INIT;
         int64_t scratch[300];
